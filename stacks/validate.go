@@ -1,0 +1,240 @@
+package stacks
+
+import (
+	"fmt"
+	"net/netip"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+
+	"golang.org/x/mod/semver"
+)
+
+// Validate checks the whole configuration and returns every problem at once. Each message names
+// the config key and the values it accepts, so that a preview fails before anything is created.
+func (c *Config) Validate() error {
+	var v validator
+	v.project = c.Project
+	v.environment(c)
+	v.zones(c)
+	v.network(c)
+	v.cockroach(c)
+	if len(v.errs) > 0 {
+		return configError(v.errs)
+	}
+	return nil
+}
+
+type validator struct {
+	project string
+	errs    []error
+}
+
+func (v *validator) fail(key, format string, args ...any) {
+	if !strings.Contains(key, ":") {
+		key = v.project + ":" + key
+	}
+	v.errs = append(v.errs, fmt.Errorf("%s: %s", key, fmt.Sprintf(format, args...)))
+}
+
+func (v *validator) environment(c *Config) {
+	allowed := []string{EnvDev, EnvStaging, EnvProd}
+	if !slices.Contains(allowed, c.Environment) {
+		v.fail("environment", "got %q; want one of %s", c.Environment, strings.Join(allowed, ", "))
+	}
+	if c.Owner == "" {
+		v.fail("owner", "must not be empty; it fills the Owner tag")
+	}
+}
+
+var regionPattern = regexp.MustCompile(`^[a-z]{2}(-[a-z]+)+-\d$`)
+
+func (v *validator) zones(c *Config) {
+	if !regionPattern.MatchString(c.Region) {
+		v.fail("aws:region", "got %q; want an AWS region such as us-east-1. "+
+			"Set it with `pulumi config set aws:region us-east-1`", c.Region)
+	}
+	zones := c.AvailabilityZones
+	if len(zones) < 3 {
+		v.fail("availabilityZones", "got %d zones; want at least 3 distinct zones of %s",
+			len(zones), c.Region)
+	}
+	seen := map[string]bool{}
+	for _, z := range zones {
+		if seen[z] {
+			v.fail("availabilityZones", "zone %q is listed twice; want distinct zones", z)
+		}
+		seen[z] = true
+		if !isZoneOf(z, c.Region) {
+			v.fail("availabilityZones", "zone %q is not in region %s; want names like %sa",
+				z, c.Region, c.Region)
+		}
+	}
+}
+
+func isZoneOf(zone, region string) bool {
+	suffix, ok := strings.CutPrefix(zone, region)
+	return ok && len(suffix) == 1 && suffix[0] >= 'a' && suffix[0] <= 'z'
+}
+
+func (v *validator) network(c *Config) {
+	crdb, okCrdb := v.vpcCidr("cockroachVpcCidr", c.Network.CockroachVpcCidr)
+	eks, okEks := v.vpcCidr("eksVpcCidr", c.Network.EksVpcCidr)
+	if okCrdb && okEks && crdb.Overlaps(eks) {
+		v.fail("eksVpcCidr", "%s overlaps cockroachVpcCidr %s; the VPCs are peered, "+
+			"so they need disjoint blocks", eks, crdb)
+	}
+	allowed := []string{NATSingle, NATPerAZ}
+	if !slices.Contains(allowed, c.Network.NATGateways) {
+		v.fail("natGateways", "got %q; want one of %s", c.Network.NATGateways,
+			strings.Join(allowed, ", "))
+	}
+	if c.Production() && c.Network.NATGateways != NATPerAZ {
+		v.fail("natGateways", "is %q in prod; want perAz so that losing a zone keeps egress",
+			c.Network.NATGateways)
+	}
+}
+
+// vpcCidr accepts IPv4 blocks from /16 to /22: each VPC is cut into six /(n+4) subnets (three
+// private, three public), and AWS allows VPC blocks from /16 to /28.
+func (v *validator) vpcCidr(key, value string) (netip.Prefix, bool) {
+	p, err := netip.ParsePrefix(value)
+	if err != nil || !p.Addr().Is4() {
+		v.fail(key, "got %q; want an IPv4 CIDR block such as 10.1.0.0/16", value)
+		return netip.Prefix{}, false
+	}
+	if p.Masked() != p {
+		v.fail(key, "got %q; want the network address %s", value, p.Masked())
+		return netip.Prefix{}, false
+	}
+	if p.Bits() < 16 || p.Bits() > 22 {
+		v.fail(key, "got /%d; want a prefix length from /16 to /22", p.Bits())
+		return netip.Prefix{}, false
+	}
+	return p, true
+}
+
+func (v *validator) cockroach(c *Config) {
+	cr := c.Cockroach
+	if !semver.IsValid(cr.Version) || semver.Canonical(cr.Version) != cr.Version ||
+		semver.Prerelease(cr.Version) != "" {
+		v.fail("cockroachVersion", "got %q; want a pinned release vMAJOR.MINOR.PATCH such as %s",
+			cr.Version, DefaultCockroachVersion)
+	}
+	if cr.BinarySHA256 != "" && !sha256Pattern.MatchString(cr.BinarySHA256) {
+		v.fail("cockroachSha256", "got %q; want 64 lowercase hex digits", cr.BinarySHA256)
+	}
+	v.nodeCount(cr.NodeCount, len(c.AvailabilityZones))
+	v.instanceType(c)
+	v.between("cockroachRootVolumeGiB", cr.RootVolumeGiB, 8, 1024)
+	v.between("cockroachDataVolumeGiB", cr.DataVolumeGiB, 10, 16384)
+	v.between("cockroachDataVolumeIops", cr.DataVolumeIops, 3000, 16000)
+	v.between("cockroachDataVolumeThroughput", cr.DataVolumeThroughput, 125, 1000)
+	v.allowedCidrs(c)
+	if !strings.HasPrefix(cr.AmiParameter, "/") {
+		v.fail("cockroachAmiParameter", "got %q; want an SSM parameter path starting with /",
+			cr.AmiParameter)
+	}
+}
+
+var sha256Pattern = regexp.MustCompile(`^[0-9a-f]{64}$`)
+
+func (v *validator) nodeCount(nodes, zones int) {
+	if nodes < 3 {
+		v.fail("cockroachNodeCount", "got %d; want 3 or more so that a range keeps quorum "+
+			"when a node is lost", nodes)
+		return
+	}
+	if zones > 0 && nodes%zones != 0 {
+		v.fail("cockroachNodeCount", "got %d; want a multiple of the %d availability zones "+
+			"so that every zone holds the same number of nodes", nodes, zones)
+	}
+}
+
+func (v *validator) between(key string, got, lo, hi int) {
+	if got < lo || got > hi {
+		v.fail(key, "got %d; want a value from %d to %d", got, lo, hi)
+	}
+}
+
+func (v *validator) allowedCidrs(c *Config) {
+	for _, s := range c.Cockroach.AllowedCidrs {
+		p, err := netip.ParsePrefix(s)
+		switch {
+		case err != nil:
+			v.fail("cockroachAllowedCidrs", "entry %q is not a CIDR block; want e.g. 10.9.0.0/16", s)
+		case p.Bits() == 0:
+			// The database must never be open to the world, in any environment: SQL and the
+			// DB Console are reachable only from the VPCs and the listed networks.
+			v.fail("cockroachAllowedCidrs", "entry %q opens SQL and the DB Console to the whole "+
+				"internet; list the client networks instead", s)
+		case c.Production() && !p.Addr().IsPrivate():
+			v.fail("cockroachAllowedCidrs", "entry %q is a public range, which prod does not "+
+				"accept; want private (RFC 1918 or ULA) ranges reached over peering or VPN", s)
+		}
+	}
+	if c.Production() && c.Cockroach.PublicLoadBalancer {
+		v.fail("cockroachPublicLoadBalancer", "is true in prod; want false (an internal NLB)")
+	}
+}
+
+// instanceType enforces CockroachDB's production checklist in prod: no burstable types, at least
+// 4 vCPUs and at least 4 GiB of memory per vCPU.
+func (v *validator) instanceType(c *Config) {
+	const key = "cockroachInstanceType"
+	it := c.Cockroach.InstanceType
+	shape, err := parseInstanceType(it)
+	if err != nil {
+		v.fail(key, "got %q; want an EC2 instance type such as m6i.2xlarge: %v", it, err)
+		return
+	}
+	if !c.Production() {
+		return
+	}
+	switch {
+	case shape.burstable:
+		v.fail(key, "got %q in prod; burstable (t*) types are not accepted, want e.g. m6i.2xlarge", it)
+	case shape.vcpus < 4:
+		v.fail(key, "got %q with %d vCPUs in prod; want 4 or more (8 preferred)", it, shape.vcpus)
+	case shape.gibPerVCPU < 4:
+		v.fail(key, "got %q with %d GiB per vCPU in prod; want 4 or more (m, r, x, i or z types)",
+			it, shape.gibPerVCPU)
+	}
+}
+
+type instanceShape struct {
+	vcpus      int
+	gibPerVCPU int
+	burstable  bool
+}
+
+// memoryPerVCPU is GiB of memory per vCPU by instance class, for the current x86 and Graviton
+// generations (see the EC2 instance type pages). Classes absent here are refused in prod.
+var memoryPerVCPU = map[byte]int{'c': 2, 'm': 4, 'r': 8, 'i': 8, 'z': 8, 'x': 16, 't': 4}
+
+var instancePattern = regexp.MustCompile(`^([a-z]+)(\d+)([a-z-]*)\.(\d*)(x?large|medium|small|micro|nano)$`)
+
+func parseInstanceType(it string) (instanceShape, error) {
+	m := instancePattern.FindStringSubmatch(it)
+	if m == nil {
+		return instanceShape{}, fmt.Errorf("not of the form family.size")
+	}
+	class, size := m[1][0], m[5]
+	vcpus := 1
+	switch size {
+	case "large":
+		vcpus = 2
+	case "xlarge":
+		n := 1
+		if m[4] != "" {
+			n, _ = strconv.Atoi(m[4])
+		}
+		vcpus = 4 * n
+	}
+	return instanceShape{
+		vcpus:      vcpus,
+		gibPerVCPU: memoryPerVCPU[class],
+		burstable:  class == 't',
+	}, nil
+}
