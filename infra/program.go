@@ -14,12 +14,29 @@ import (
 	"github.com/ory-identity-layer/identity/stacks"
 )
 
-// Program loads the stack configuration, builds the components in order and exports the
-// outputs. Configuration errors stop it before any resource is registered.
+// Program is the Pulumi program: it deploys the stack and exports its outputs.
 func Program(ctx *pulumi.Context) error {
-	cfg, err := stacks.Load(ctx, ctx.Project(), ctx.Stack())
+	d, err := Deploy(ctx)
 	if err != nil {
 		return err
+	}
+	for name, value := range d.Outputs {
+		ctx.Export(name, value)
+	}
+	return nil
+}
+
+// Deployment is what Deploy built: the stack outputs by their documented names.
+type Deployment struct {
+	Outputs map[string]pulumi.Input
+}
+
+// Deploy loads the stack configuration and builds the components in order. Configuration errors
+// stop it before any resource is registered.
+func Deploy(ctx *pulumi.Context) (*Deployment, error) {
+	cfg, err := stacks.Load(ctx, ctx.Project(), ctx.Stack())
+	if err != nil {
+		return nil, err
 	}
 
 	crdbNet, err := network.NewNetwork(ctx, "crdb", &network.NetworkArgs{
@@ -29,16 +46,17 @@ func Program(ctx *pulumi.Context) error {
 		Tags:              cfg.Tags(),
 	})
 	if err != nil {
-		return err
+		return nil, err
 	}
 
 	crdb, err := newCockroach(ctx, cfg, crdbNet)
 	if err != nil {
-		return err
+		return nil, err
 	}
 
-	exportCockroach(ctx, crdb)
-	return nil
+	d := &Deployment{Outputs: map[string]pulumi.Input{}}
+	d.addCockroach(crdb)
+	return d, nil
 }
 
 func newCockroach(ctx *pulumi.Context, cfg *stacks.Config,
@@ -86,12 +104,12 @@ const (
 	OutCockroachRootKey      = "cockroachRootClientPrivateKey"
 )
 
-func exportCockroach(ctx *pulumi.Context, c *cockroach.Cluster) {
-	ctx.Export(OutCockroachLoadBalancer, c.LoadBalancerDNSName)
-	ctx.Export(OutCockroachConsole, c.ConsoleURL)
-	ctx.Export(OutCockroachConnection, c.ConnectionString)
-	ctx.Export(OutCockroachNodeIPs, c.NodeIPs)
-	ctx.Export(OutCockroachCACert, c.CACert)
-	ctx.Export(OutCockroachRootCert, c.RootClientCert)
-	ctx.Export(OutCockroachRootKey, c.RootClientKey)
+func (d *Deployment) addCockroach(c *cockroach.Cluster) {
+	d.Outputs[OutCockroachLoadBalancer] = c.LoadBalancerDNSName
+	d.Outputs[OutCockroachConsole] = c.ConsoleURL
+	d.Outputs[OutCockroachConnection] = c.ConnectionString
+	d.Outputs[OutCockroachNodeIPs] = c.NodeIPs
+	d.Outputs[OutCockroachCACert] = c.CACert
+	d.Outputs[OutCockroachRootCert] = c.RootClientCert
+	d.Outputs[OutCockroachRootKey] = c.RootClientKey
 }

@@ -1,0 +1,241 @@
+// Package harness runs the Pulumi program under mocks and records the resource graph it builds:
+// every resource with its type, name, parent, dependencies, options and inputs, and the stack
+// outputs. Tests assert over that graph instead of over a live cloud.
+package harness
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"sync"
+
+	"github.com/pulumi/pulumi/sdk/v3/go/common/resource"
+	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+	"sigs.k8s.io/yaml"
+
+	"github.com/ory-identity-layer/identity/infra"
+)
+
+// Project is the Pulumi project name from Pulumi.yaml.
+const Project = "identity"
+
+// Resource is one registered resource as the engine would see it.
+type Resource struct {
+	Type           string
+	Name           string
+	URN            string
+	Parent         string
+	Dependencies   []string
+	Custom         bool
+	Inputs         resource.PropertyMap
+	RetainOnDelete bool
+	DeleteFirst    bool
+	IgnoreChanges  []string
+}
+
+// Graph is everything a program run registered.
+type Graph struct {
+	Resources []*Resource
+	// Outputs are the stack outputs, as property values so that secrecy is visible.
+	Outputs resource.PropertyMap
+}
+
+// OfType returns the resources of one type token, in registration order.
+func (g *Graph) OfType(token string) []*Resource {
+	var out []*Resource
+	for _, r := range g.Resources {
+		if r.Type == token {
+			out = append(out, r)
+		}
+	}
+	return out
+}
+
+// Named returns the resource of a type with a name, or nil.
+func (g *Graph) Named(token, name string) *Resource {
+	for _, r := range g.Resources {
+		if r.Type == token && r.Name == name {
+			return r
+		}
+	}
+	return nil
+}
+
+// StackConfig reads Pulumi.<stack>.yaml from dir into the flat key/value form the engine passes
+// to a program: scalars as strings, lists and maps as JSON. Secure values are returned with
+// their keys in secrets.
+func StackConfig(dir, stack string) (values map[string]string, secrets []string, err error) {
+	raw, err := os.ReadFile(filepath.Join(dir, "Pulumi."+stack+".yaml"))
+	if err != nil {
+		return nil, nil, fmt.Errorf("reading stack file: %w", err)
+	}
+	var file struct {
+		Config map[string]any `json:"config"`
+	}
+	if err := yaml.Unmarshal(raw, &file); err != nil {
+		return nil, nil, fmt.Errorf("parsing Pulumi.%s.yaml: %w", stack, err)
+	}
+	values = map[string]string{}
+	for k, v := range file.Config {
+		switch tv := v.(type) {
+		case string:
+			values[k] = tv
+		case map[string]any:
+			if s, ok := tv["secure"].(string); ok {
+				// Mocks cannot decrypt; tests get a stable stand-in of the same length class.
+				values[k] = "mock-secret-" + strings.Repeat("x", 40) + "-" + s[:min(4, len(s))]
+				secrets = append(secrets, k)
+				continue
+			}
+			b, _ := json.Marshal(tv)
+			values[k] = string(b)
+		default:
+			b, _ := json.Marshal(tv)
+			values[k] = string(b)
+		}
+	}
+	return values, secrets, nil
+}
+
+// Run evaluates the program for one stack under mocks. overrides replace or add config values.
+func Run(dir, stack string, overrides map[string]string) (*Graph, error) {
+	values, secrets, err := StackConfig(dir, stack)
+	if err != nil {
+		return nil, err
+	}
+	for k, v := range overrides {
+		values[k] = v
+	}
+	return RunConfig(stack, values, secrets)
+}
+
+// RunConfig evaluates the program with an explicit configuration.
+func RunConfig(stack string, values map[string]string, secrets []string) (*Graph, error) {
+	m := &mocks{}
+	withConfig := func(info *pulumi.RunInfo) {
+		info.Config = values
+		info.ConfigSecretKeys = secrets
+	}
+	err := pulumi.RunErr(func(ctx *pulumi.Context) error {
+		d, err := infra.Deploy(ctx)
+		if err != nil {
+			return err
+		}
+		// The outputs go into a resource of a test-only type so that the mocks see them with
+		// their secret markers, exactly as the engine would store them.
+		_, err = newCapture(ctx, d.Outputs)
+		return err
+	}, pulumi.WithMocks(Project, stack, m), withConfig)
+	if err != nil {
+		return nil, err
+	}
+	g := &Graph{}
+	for _, r := range m.resources {
+		if r.Type == captureType {
+			g.Outputs = r.Inputs
+			continue
+		}
+		g.Resources = append(g.Resources, r)
+	}
+	sort.SliceStable(g.Resources, func(i, j int) bool { return g.Resources[i].URN < g.Resources[j].URN })
+	return g, nil
+}
+
+const captureType = "test:index:Outputs"
+
+type capture struct{ pulumi.CustomResourceState }
+
+func newCapture(ctx *pulumi.Context, outputs map[string]pulumi.Input) (*capture, error) {
+	c := &capture{}
+	props := pulumi.Map{}
+	for k, v := range outputs {
+		props[k] = v
+	}
+	err := ctx.RegisterResource(captureType, "outputs", props, c)
+	return c, err
+}
+
+type mocks struct {
+	mu        sync.Mutex
+	resources []*Resource
+}
+
+// Call answers the data sources the program reads.
+func (m *mocks) Call(args pulumi.MockCallArgs) (resource.PropertyMap, error) {
+	switch args.Token {
+	case "aws:ssm/getParameter:getParameter":
+		return resource.PropertyMap{
+			"name":          args.Args["name"],
+			"insecureValue": resource.NewStringProperty("ami-0abcdef1234567890"),
+			"value":         resource.MakeSecret(resource.NewStringProperty("ami-0abcdef1234567890")),
+			"type":          resource.NewStringProperty("String"),
+		}, nil
+	}
+	return nil, fmt.Errorf("no mock for call %s", args.Token)
+}
+
+// NewResource records the resource and answers with its inputs plus the computed outputs the
+// program reads, with stable fake values.
+func (m *mocks) NewResource(args pulumi.MockResourceArgs) (string, resource.PropertyMap, error) {
+	r := &Resource{
+		Type:   args.TypeToken,
+		Name:   args.Name,
+		Custom: args.Custom,
+		Inputs: args.Inputs,
+	}
+	if rpc := args.RegisterRPC; rpc != nil {
+		r.Parent = rpc.GetParent()
+		r.Dependencies = append([]string(nil), rpc.GetDependencies()...)
+		r.RetainOnDelete = rpc.GetRetainOnDelete()
+		r.DeleteFirst = rpc.GetDeleteBeforeReplace()
+		r.IgnoreChanges = rpc.GetIgnoreChanges()
+		r.URN = urn(rpc.GetParent(), args.TypeToken, args.Name)
+	}
+	m.mu.Lock()
+	m.resources = append(m.resources, r)
+	m.mu.Unlock()
+
+	outputs := args.Inputs.Copy()
+	id := args.Name + "-id"
+	fake := func(key, value string) { outputs[resource.PropertyKey(key)] = resource.NewStringProperty(value) }
+	fake("arn", "arn:aws:mock:us-east-1:123456789012:"+args.Name)
+	switch args.TypeToken {
+	case "aws:lb/loadBalancer:LoadBalancer":
+		fake("dnsName", args.Name+"-"+shortHash(args.Name)+".elb.us-east-1.amazonaws.com")
+	case "aws:ebs/volume:Volume":
+		id = "vol-" + shortHash(args.Name)
+	case "aws:ec2/instance:Instance":
+		id = "i-" + shortHash(args.Name)
+	case "aws:iam/role:Role", "aws:iam/instanceProfile:InstanceProfile":
+		fake("name", args.Name)
+	case "tls:index/privateKey:PrivateKey":
+		fake("privateKeyPem", "-----BEGIN RSA PRIVATE KEY-----\nmock "+args.Name+"\n")
+	case "tls:index/selfSignedCert:SelfSignedCert", "tls:index/locallySignedCert:LocallySignedCert":
+		fake("certPem", "-----BEGIN CERTIFICATE-----\nmock "+args.Name+"\n")
+	case "tls:index/certRequest:CertRequest":
+		fake("certRequestPem", "-----BEGIN CERTIFICATE REQUEST-----\nmock "+args.Name+"\n")
+	}
+	return id, outputs, nil
+}
+
+func shortHash(s string) string {
+	sum := sha256.Sum256([]byte(s))
+	return hex.EncodeToString(sum[:])[:17]
+}
+
+func urn(parent, token, name string) string {
+	qualified := token
+	if parent != "" {
+		// The URN type chain is parent-type$child-type, as the engine builds it.
+		parts := strings.SplitN(parent, "::", 4)
+		if len(parts) == 4 {
+			qualified = parts[2] + "$" + token
+		}
+	}
+	return "urn:pulumi:test::" + Project + "::" + qualified + "::" + name
+}
