@@ -6,6 +6,7 @@ package stacks
 import (
 	"errors"
 	"fmt"
+	"time"
 )
 
 // Environment names accepted by the `environment` key.
@@ -40,6 +41,88 @@ type Config struct {
 
 	Network   NetworkConfig
 	Cockroach CockroachConfig
+	EKS       EKSConfig
+	Database  DatabaseConfig
+	Ory       OryConfig
+}
+
+// EKSConfig holds the Kubernetes cluster settings.
+type EKSConfig struct {
+	// KubernetesVersion is the EKS control plane version, 1.MINOR (key `eksKubernetesVersion`,
+	// default 1.33).
+	KubernetesVersion string
+	// NodeInstanceType is the managed node group's EC2 type (key `eksNodeInstanceType`,
+	// default m5.xlarge, as in the tutorial).
+	NodeInstanceType string
+	// NodeDesiredSize, NodeMinSize and NodeMaxSize size the node group (keys
+	// `eksNodeDesiredSize` 3, `eksNodeMinSize` 1, `eksNodeMaxSize` 4; min <= desired <= max).
+	NodeDesiredSize, NodeMinSize, NodeMaxSize int
+	// PublicAccessCidrs may reach the Kubernetes API endpoint (key `eksPublicAccessCidrs`,
+	// default 0.0.0.0/0; prod requires a narrower list).
+	PublicAccessCidrs []string
+}
+
+// Database bootstrap paths accepted by `databaseBootstrap`, and user layouts accepted by
+// `databaseUsers`.
+const (
+	BootstrapJob      = "job"
+	BootstrapProvider = "provider"
+	UsersPerService   = "perService"
+	UsersShared       = "shared"
+)
+
+// DatabaseConfig holds how the Ory databases and users are created.
+type DatabaseConfig struct {
+	// Bootstrap is job (a Kubernetes Job running idempotent SQL; default) or provider (the
+	// Pulumi PostgreSQL provider, which needs SQL that stock CockroachDB may reject) (key
+	// `databaseBootstrap`).
+	Bootstrap string
+	// Users is perService (one login role per service; default) or shared (the tutorial's
+	// single `ory` role) (key `databaseUsers`).
+	Users string
+	// MaxConns, MaxIdleConns and MaxConnLifetime tune each Ory process's pool (keys
+	// `oryDbMaxConns` 20, `oryDbMaxIdleConns` 5, `oryDbMaxConnLifetime` 5m).
+	MaxConns, MaxIdleConns int
+	MaxConnLifetime        time.Duration
+}
+
+// OryConfig holds the Ory releases' settings.
+type OryConfig struct {
+	// ChartRepository is the Ory Helm repository (key `oryChartRepository`, default
+	// https://k8s.ory.com/helm/charts).
+	ChartRepository string
+	// ChartVersion pins the hydra, kratos and keto charts (key `oryChartVersion`, default
+	// 0.58.0, whose appVersions match the default image tags).
+	ChartVersion string
+	// HydraImageTag, KratosImageTag and KetoImageTag pin the images (keys `hydraImageTag`
+	// v2.3.0, `kratosImageTag` v1.3.1, `ketoImageTag` v0.14.0).
+	HydraImageTag, KratosImageTag, KetoImageTag string
+	// HydraIssuerURL is Hydra's issuer, the public URL clients reach it at (key
+	// `hydraIssuerUrl`, required; https in prod).
+	HydraIssuerURL string
+	// KratosPublicURL is Kratos' public base URL (key `kratosPublicUrl`, required; https in
+	// prod) and KratosReturnURL its default browser return URL (key `kratosBrowserReturnUrl`,
+	// required).
+	KratosPublicURL, KratosReturnURL string
+	// Replicas per service (key `oryReplicas`, default 1; 2 or more in prod).
+	Replicas int
+	// PublicServices lists the services behind internet-facing NLBs (key `oryPublicServices`,
+	// default hydra-public, kratos-public, keto-read; admin APIs are never accepted).
+	PublicServices []string
+	// PasswordBreachCheck turns on Kratos' haveibeenpwned check (key
+	// `kratosPasswordBreachCheck`, default true).
+	PasswordBreachCheck bool
+	// KetoNamespaces are the Keto namespaces; the position is the ID (key `ketoNamespaces`,
+	// default default_namespace, documents, users).
+	KetoNamespaces []string
+	// SMTPURI points Kratos' courier at a mail server (secret key `kratosSmtpUri`, optional;
+	// empty disables the courier).
+	SMTPURI Secret
+	// Secrets given in config; the program generates and keeps any that are absent (secret
+	// keys `hydraSystemSecret`, `hydraCookieSecret`, `kratosDefaultSecret`,
+	// `kratosCookieSecret` at least 32 characters; `kratosCipherSecret` exactly 32).
+	HydraSystemSecret, HydraCookieSecret                        Secret
+	KratosDefaultSecret, KratosCookieSecret, KratosCipherSecret Secret
 }
 
 // NetworkConfig holds the VPC settings.
@@ -114,6 +197,22 @@ const (
 	DefaultAmiParameter          = "/aws/service/ami-amazon-linux-latest/al2023-ami-kernel-default-x86_64"
 )
 
+// DefaultOryChartRepository is where Ory publishes its charts since it left k8s.ory.sh.
+const DefaultOryChartRepository = "https://k8s.ory.com/helm/charts"
+
+// Service names accepted in `oryPublicServices`: the public APIs only.
+const (
+	ServiceHydraPublic  = "hydra-public"
+	ServiceKratosPublic = "kratos-public"
+	ServiceKetoRead     = "keto-read"
+)
+
+// DefaultPublicServices exposes the three public APIs, as the tutorial does, and no admin API.
+var DefaultPublicServices = []string{ServiceHydraPublic, ServiceKratosPublic, ServiceKetoRead}
+
+// DefaultKetoNamespaces are the tutorial's namespaces; the position is the namespace ID.
+var DefaultKetoNamespaces = []string{"default_namespace", "documents", "users"}
+
 // DefaultAvailabilityZones matches the tutorial's region, us-east-1.
 var DefaultAvailabilityZones = []string{"us-east-1a", "us-east-1b", "us-east-1c"}
 
@@ -150,6 +249,41 @@ func load(src Source, project, stack string) (*Config, []string, error) {
 			PublicLoadBalancer:   r.boolean("cockroachPublicLoadBalancer", false),
 			AllowedCidrs:         r.strings("cockroachAllowedCidrs", nil),
 			AmiParameter:         r.str("cockroachAmiParameter", DefaultAmiParameter),
+		},
+		EKS: EKSConfig{
+			KubernetesVersion: r.str("eksKubernetesVersion", "1.33"),
+			NodeInstanceType:  r.str("eksNodeInstanceType", "m5.xlarge"),
+			NodeDesiredSize:   r.integer("eksNodeDesiredSize", 3),
+			NodeMinSize:       r.integer("eksNodeMinSize", 1),
+			NodeMaxSize:       r.integer("eksNodeMaxSize", 4),
+			PublicAccessCidrs: r.strings("eksPublicAccessCidrs", []string{"0.0.0.0/0"}),
+		},
+		Database: DatabaseConfig{
+			Bootstrap:       r.str("databaseBootstrap", BootstrapJob),
+			Users:           r.str("databaseUsers", UsersPerService),
+			MaxConns:        r.integer("oryDbMaxConns", 20),
+			MaxIdleConns:    r.integer("oryDbMaxIdleConns", 5),
+			MaxConnLifetime: r.duration("oryDbMaxConnLifetime", 5*time.Minute),
+		},
+		Ory: OryConfig{
+			ChartRepository:     r.str("oryChartRepository", DefaultOryChartRepository),
+			ChartVersion:        r.str("oryChartVersion", "0.58.0"),
+			HydraImageTag:       r.str("hydraImageTag", "v2.3.0"),
+			KratosImageTag:      r.str("kratosImageTag", "v1.3.1"),
+			KetoImageTag:        r.str("ketoImageTag", "v0.14.0"),
+			HydraIssuerURL:      r.str("hydraIssuerUrl", ""),
+			KratosPublicURL:     r.str("kratosPublicUrl", ""),
+			KratosReturnURL:     r.str("kratosBrowserReturnUrl", ""),
+			Replicas:            r.integer("oryReplicas", 1),
+			PublicServices:      r.strings("oryPublicServices", DefaultPublicServices),
+			PasswordBreachCheck: r.boolean("kratosPasswordBreachCheck", true),
+			KetoNamespaces:      r.strings("ketoNamespaces", DefaultKetoNamespaces),
+			SMTPURI:             r.secret("kratosSmtpUri"),
+			HydraSystemSecret:   r.secret("hydraSystemSecret"),
+			HydraCookieSecret:   r.secret("hydraCookieSecret"),
+			KratosDefaultSecret: r.secret("kratosDefaultSecret"),
+			KratosCookieSecret:  r.secret("kratosCookieSecret"),
+			KratosCipherSecret:  r.secret("kratosCipherSecret"),
 		},
 	}
 	if len(r.errs) > 0 {

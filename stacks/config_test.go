@@ -25,17 +25,27 @@ func (m mapSource) GetConfig(key string) (string, bool) {
 
 func (m mapSource) IsConfigSecret(key string) bool { return m.secrets[key] }
 
+func withURLs(m map[string]string) map[string]string {
+	m["identity:hydraIssuerUrl"] = "https://auth.example.com/"
+	m["identity:kratosPublicUrl"] = "https://login.example.com/"
+	m["identity:kratosBrowserReturnUrl"] = "https://app.example.com/"
+	return m
+}
+
 func validDev() map[string]string {
-	return map[string]string{"aws:region": "us-east-1"}
+	return withURLs(map[string]string{"aws:region": "us-east-1"})
 }
 
 func validProd() map[string]string {
-	return map[string]string{
+	return withURLs(map[string]string{
 		"aws:region":                     "us-east-1",
 		"identity:environment":           "prod",
 		"identity:natGateways":           "perAz",
 		"identity:cockroachInstanceType": "m6i.2xlarge",
-	}
+		"identity:eksNodeMinSize":        "3",
+		"identity:eksPublicAccessCidrs":  `["192.0.2.0/24"]`,
+		"identity:oryReplicas":           "2",
+	})
 }
 
 func TestLoadAcceptsValidStacks(t *testing.T) {
@@ -127,6 +137,31 @@ func TestLoadRejectsBadConfig(t *testing.T) {
 			"identity:cockroachDataVolumeIops", "from 3000 to 16000"},
 		{"relative ami parameter", validDev, map[string]string{"identity:cockroachAmiParameter": "al2023"},
 			"identity:cockroachAmiParameter", "starting with /"},
+		{"unknown bootstrap", validDev, map[string]string{"identity:databaseBootstrap": "manual"},
+			"identity:databaseBootstrap", "want one of job, provider"},
+		{"unknown user layout", validDev, map[string]string{"identity:databaseUsers": "root"},
+			"identity:databaseUsers", "want one of perService, shared"},
+		{"unpinned chart", validDev, map[string]string{"identity:oryChartVersion": "latest"},
+			"identity:oryChartVersion", "pinned chart version"},
+		{"unpinned image", validDev, map[string]string{"identity:hydraImageTag": "latest"},
+			"identity:hydraImageTag", "pinned release tag"},
+		{"missing issuer", validDev, map[string]string{"identity:hydraIssuerUrl": ""},
+			"identity:hydraIssuerUrl", "is required"},
+		{"http issuer in prod", validProd, map[string]string{"identity:hydraIssuerUrl": "http://auth.example.com/"},
+			"identity:hydraIssuerUrl", "want https"},
+		{"single replica in prod", validProd, map[string]string{"identity:oryReplicas": "1"},
+			"identity:oryReplicas", "2 or more in prod"},
+		{"public admin API", validDev, map[string]string{"identity:oryPublicServices": `["hydra-admin"]`},
+			"identity:oryPublicServices", "want one of hydra-public, kratos-public, keto-read"},
+		{"empty keto namespaces", validDev, map[string]string{"identity:ketoNamespaces": `[]`},
+			"identity:ketoNamespaces", "at least one namespace"},
+		{"world-open kubernetes API in prod", validProd,
+			map[string]string{"identity:eksPublicAccessCidrs": `["0.0.0.0/0"]`},
+			"identity:eksPublicAccessCidrs", "opens the Kubernetes API"},
+		{"node group sizes out of order", validDev, map[string]string{"identity:eksNodeMinSize": "5"},
+			"identity:eksNodeDesiredSize", "min <= desired <= max"},
+		{"bad pool lifetime", validDev, map[string]string{"identity:oryDbMaxConnLifetime": "often"},
+			"identity:oryDbMaxConnLifetime", "want a duration"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -231,4 +266,27 @@ func TestProjectFileDefaultsMatchCode(t *testing.T) {
 	fromFile, err := Load(mapSource{values: withDefaults}, p.Name, "test")
 	require.NoError(t, err)
 	assert.Equal(t, fromCode, fromFile)
+}
+
+func TestSecretsFromConfigAreChecked(t *testing.T) {
+	cases := []struct {
+		name, key, value, want string
+	}{
+		{"short cipher", "kratosCipherSecret", strings.Repeat("c", 31), "want exactly 32"},
+		{"long cipher", "kratosCipherSecret", strings.Repeat("c", 33), "want exactly 32"},
+		{"short system secret", "hydraSystemSecret", "short", "want at least 32"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			values := validDev()
+			full := "identity:" + tc.key
+			values[full] = tc.value
+			_, err := Load(mapSource{values: values, secrets: map[string]bool{full: true}},
+				"identity", "test")
+			require.Error(t, err)
+			assert.Contains(t, err.Error(), full+": ")
+			assert.Contains(t, err.Error(), tc.want)
+			assert.NotContains(t, err.Error(), tc.value, "the error must not print the secret")
+		})
+	}
 }

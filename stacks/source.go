@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"time"
 )
 
 // Source is where raw stack configuration comes from. *pulumi.Context satisfies it; tests pass a
@@ -57,6 +58,19 @@ func (r *reader) integer(key string, fallback int) int {
 		return fallback
 	}
 	return n
+}
+
+func (r *reader) duration(key string, fallback time.Duration) time.Duration {
+	v, ok := r.raw(key)
+	if !ok || v == "" {
+		return fallback
+	}
+	d, err := time.ParseDuration(v)
+	if err != nil {
+		r.fail(key, "got %q; want a duration such as 5m or 90s", v)
+		return fallback
+	}
+	return d
 }
 
 func (r *reader) boolean(key string, fallback bool) bool {
