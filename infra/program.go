@@ -5,12 +5,16 @@ package infra
 
 import (
 	"fmt"
+	"strings"
 
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/ssm"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 
 	"github.com/ory-identity-layer/identity/infra/cockroach"
+	"github.com/ory-identity-layer/identity/infra/eks"
 	"github.com/ory-identity-layer/identity/infra/network"
+	"github.com/ory-identity-layer/identity/infra/ory/deploy"
+	"github.com/ory-identity-layer/identity/infra/peering"
 	"github.com/ory-identity-layer/identity/stacks"
 )
 
@@ -49,13 +53,59 @@ func Deploy(ctx *pulumi.Context) (*Deployment, error) {
 		return nil, err
 	}
 
+	eksNet, err := network.NewNetwork(ctx, "eks", &network.NetworkArgs{
+		Cidr:              cfg.Network.EksVpcCidr,
+		AvailabilityZones: cfg.AvailabilityZones,
+		NATGateways:       cfg.Network.NATGateways,
+		Tags:              cfg.Tags(),
+		PublicSubnetTags:  map[string]string{"kubernetes.io/role/elb": "1"},
+		PrivateSubnetTags: map[string]string{"kubernetes.io/role/internal-elb": "1"},
+	})
+	if err != nil {
+		return nil, err
+	}
+
 	crdb, err := newCockroach(ctx, cfg, crdbNet)
+	if err != nil {
+		return nil, err
+	}
+
+	cluster, err := eks.NewCluster(ctx, cfg.Project+"-"+cfg.Stack, &eks.ClusterArgs{
+		KubernetesVersion: cfg.EKS.KubernetesVersion,
+		VpcID:             eksNet.VpcID,
+		PrivateSubnetIDs:  eksNet.PrivateSubnetIDs,
+		PublicSubnetIDs:   eksNet.PublicSubnetIDs,
+		NodeInstanceType:  cfg.EKS.NodeInstanceType,
+		NodeDesiredSize:   cfg.EKS.NodeDesiredSize,
+		NodeMinSize:       cfg.EKS.NodeMinSize,
+		NodeMaxSize:       cfg.EKS.NodeMaxSize,
+		PublicAccessCidrs: cfg.EKS.PublicAccessCidrs,
+		Tags:              cfg.Tags(),
+	})
+	if err != nil {
+		return nil, err
+	}
+
+	link, err := peering.NewPeering(ctx, "eks-to-crdb", &peering.PeeringArgs{
+		Requester: peering.Side{VpcID: eksNet.VpcID, Cidr: eksNet.Cidr,
+			RouteTableIDs: eksNet.PrivateRouteTableIDs},
+		Accepter: peering.Side{VpcID: crdbNet.VpcID, Cidr: crdbNet.Cidr,
+			RouteTableIDs: crdbNet.PrivateRouteTableIDs},
+		Tags: cfg.Tags(),
+	})
+	if err != nil {
+		return nil, err
+	}
+
+	releases, err := newOry(ctx, cfg, crdb, cluster, link)
 	if err != nil {
 		return nil, err
 	}
 
 	d := &Deployment{Outputs: map[string]pulumi.Input{}}
 	d.addCockroach(crdb)
+	d.addEKS(cluster)
+	d.addOry(cfg, releases)
 	return d, nil
 }
 
@@ -84,6 +134,7 @@ func newCockroach(ctx *pulumi.Context, cfg *stacks.Config,
 		DataVolumeThroughput: c.DataVolumeThroughput,
 		PublicLoadBalancer:   c.PublicLoadBalancer,
 		AllowedCidrs:         c.AllowedCidrs,
+		SQLClientCidrs:       []string{cfg.Network.EksVpcCidr},
 		ParameterPrefix:      fmt.Sprintf("/%s/%s/cockroach", cfg.Project, cfg.Stack),
 		Tags:                 cfg.Tags(),
 	})
@@ -112,4 +163,56 @@ func (d *Deployment) addCockroach(c *cockroach.Cluster) {
 	d.Outputs[OutCockroachCACert] = c.CACert
 	d.Outputs[OutCockroachRootCert] = c.RootClientCert
 	d.Outputs[OutCockroachRootKey] = c.RootClientKey
+}
+
+// Output names of the EKS cluster and the Ory endpoints, as documented in the README. The six
+// endpoint names follow the tutorial's environment variables.
+const (
+	OutEKSClusterName = "eksClusterName"
+	OutKubeconfig     = "kubeconfig"
+	OutHydraAdmin     = "hydraAdminUrl"
+	OutHydraPublic    = "hydraPublicUrl"
+	OutKratosAdmin    = "kratosAdminUrl"
+	OutKratosPublic   = "kratosPublicUrl"
+	OutKetoRead       = "ketoReadUrl"
+	OutKetoWrite      = "ketoWriteUrl"
+	OutOryEnv         = "oryEndpointsEnv"
+)
+
+func (d *Deployment) addEKS(c *eks.Cluster) {
+	d.Outputs[OutEKSClusterName] = c.Name
+	d.Outputs[OutKubeconfig] = c.Kubeconfig
+}
+
+// clusterURL is the in-cluster address of a release's service. Admin APIs are reachable only
+// there (or through `kubectl port-forward`), never from the internet.
+func clusterURL(service string, port int) string {
+	return fmt.Sprintf("http://ory-%s.%s.svc.cluster.local:%d", service, OryNamespace, port)
+}
+
+func (d *Deployment) addOry(cfg *stacks.Config, releases *deploy.Releases) {
+	urls := []struct {
+		output, env string
+		value       string
+	}{
+		{OutHydraAdmin, "HYDRA_ADMIN_URL", (clusterURL("hydra-admin", hydraAdminPort))},
+		{OutHydraPublic, "HYDRA_PUBLIC_URL", (strings.TrimSuffix(cfg.Ory.HydraIssuerURL, "/"))},
+		{OutKratosAdmin, "KRATOS_ADMIN_URL", (clusterURL("kratos-admin", kratosAdminPort))},
+		{OutKratosPublic, "KRATOS_PUBLIC_URL", (strings.TrimSuffix(cfg.Ory.KratosPublicURL, "/"))},
+		{OutKetoRead, "KETO_READ_REMOTE", (clusterURL("keto-read", ketoReadPort))},
+		{OutKetoWrite, "KETO_WRITE_REMOTE", (clusterURL("keto-write", ketoWritePort))},
+	}
+	var env strings.Builder
+	for _, u := range urls {
+		d.Outputs[u.output] = pulumi.String(u.value)
+		fmt.Fprintf(&env, "%s=%s\n", u.env, u.value)
+	}
+	// The lines appear once every release is deployed, so they never point at nothing.
+	var statuses []any
+	for _, chart := range services {
+		statuses = append(statuses, releases.Statuses[chart])
+	}
+	text := env.String()
+	d.Outputs[OutOryEnv] = pulumi.ToSecret(pulumi.All(statuses...).ApplyT(
+		func([]any) string { return text }))
 }

@@ -47,6 +47,9 @@ type ClusterArgs struct {
 	PublicLoadBalancer bool
 	// AllowedCidrs may reach 26257 and 8080 besides the VPC. Optional; never 0.0.0.0/0.
 	AllowedCidrs []string
+	// SQLClientCidrs may reach SQL (26257) through the load balancer only, for example the
+	// peered EKS VPC. Optional.
+	SQLClientCidrs []string
 	// ParameterPrefix is the SSM path under which certificates are stored, for example
 	// /identity/dev/cockroach. Required.
 	ParameterPrefix string

@@ -17,7 +17,8 @@ type securityGroups struct {
 // replaces SSH):
 //   - 26257 between nodes, and from the load balancer;
 //   - 8080 from the load balancer and the VPC, for health checks;
-//   - 26257 and 8080 from AllowedCidrs, to the load balancer and the nodes.
+//   - 26257 and 8080 from AllowedCidrs, to the load balancer and the nodes;
+//   - 26257 from SQLClientCidrs, to the load balancer.
 func (b *clusterBuilder) securityGroups() (securityGroups, error) {
 	nodeSG, err := b.securityGroup("nodes", "CockroachDB nodes")
 	if err != nil {
@@ -52,6 +53,10 @@ func (b *clusterBuilder) securityGroups() (securityGroups, error) {
 				ingress{name: fmt.Sprintf("%s-http-allowed-%d", target.label, i), sg: target.sg,
 					port: HTTPPort, cidr: cidr, what: "DB Console from an allowed network"})
 		}
+	}
+	for i, cidr := range b.args.SQLClientCidrs {
+		rules = append(rules, ingress{name: fmt.Sprintf("nlb-sql-client-%d", i), sg: lbSG,
+			port: SQLPort, cidr: cidr, what: "SQL from a peered client network"})
 	}
 	for _, r := range rules {
 		if err := b.ingressRule(r); err != nil {

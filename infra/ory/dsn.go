@@ -131,8 +131,8 @@ func (d DSN) validate(key string) error {
 }
 
 // URL validates d and renders it as a connection URL such as
-// cockroach://hydra:secret@db:26257/hydra?sslmode=verify-full&sslrootcert=/certs/ca.crt.
-// The result holds the password: do not log it, use Redacted.
+// cockroach://hydra:secret@db:26257/hydra?sslmode=verify-full&sslrootcert=%2Fcerts%2Fca.crt.
+// Query values are URL-escaped too. The result holds the password: do not log it, use Redacted.
 func (d DSN) URL() (string, error) {
 	if err := d.Validate(); err != nil {
 		return "", err

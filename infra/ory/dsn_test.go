@@ -162,7 +162,7 @@ func TestDSN_Validate(t *testing.T) {
 			wantErr: []string{"dsn.host:", "dsn.user: required", "dsn.database:"},
 		},
 		{
-			name:    "host with port",
+			name:    "host with user info",
 			mutate:  func(d *ory.DSN) { d.Host = "db@evil" },
 			wantErr: []string{`dsn.host: got "db@evil"`},
 		},

@@ -36,10 +36,12 @@ type HydraSettings struct {
 	// PublicURL is the public API's base URL when it differs from Issuer (urls.self.public, key
 	// hydra.public_url). Optional; default Issuer.
 	PublicURL string
-	// LoginURL and ConsentURL point at the login and consent application (urls.login,
-	// urls.consent). Optional; default Hydra's built-in fallback pages, which only serve
-	// client_credentials and other flows without a user.
-	LoginURL   string
+	// LoginURL is the login page of the login and consent application (urls.login, key
+	// hydra.login_url). Optional; default Hydra's built-in fallback page, so only grants without
+	// a user, such as client_credentials, work.
+	LoginURL string
+	// ConsentURL is the consent page of that application (urls.consent, key hydra.consent_url).
+	// Optional; default Hydra's built-in fallback page.
 	ConsentURL string
 	// SystemSecrets encrypt data at rest (secrets.system, key hydra.secrets.system). Required:
 	// at least one entry of at least 32 characters. The first entry encrypts; later entries only
@@ -48,8 +50,10 @@ type HydraSettings struct {
 	// CookieSecrets sign cookies (secrets.cookie, key hydra.secrets.cookie). Required: at least
 	// one entry of at least 32 characters; rotation as for SystemSecrets.
 	CookieSecrets []string
-	// Dev turns on Hydra's development mode (dev, key hydra.dev): http issuers and redirect URIs
-	// are accepted. Optional; default false. Must be false when Production is true.
+	// Dev turns on Hydra's development mode (key hydra.dev): http issuers and redirect URIs are
+	// accepted. It is the server's --dev flag (HydraServeArgs; the Helm chart's hydra.dev value),
+	// not a file key: Hydra lets the flag's default override the file. Optional; default false.
+	// Must be false when Production is true.
 	Dev bool
 	// Production marks a production deployment (key hydra.production). Optional; default false.
 	// It forbids Dev.
@@ -107,7 +111,6 @@ func (s HydraSettings) Validate() error {
 // hydraConfig mirrors the part of Hydra's configuration file this project sets.
 type hydraConfig struct {
 	DSN        string          `json:"dsn"`
-	Dev        bool            `json:"dev"`
 	Serve      hydraServe      `json:"serve"`
 	URLs       hydraURLs       `json:"urls"`
 	Secrets    hydraSecrets    `json:"secrets"`
@@ -173,7 +176,6 @@ func HydraConfig(s HydraSettings) (map[string]any, error) {
 
 	cfg := hydraConfig{
 		DSN: dsn,
-		Dev: s.Dev,
 		Serve: hydraServe{
 			Public: listen{Host: s.ListenHost, Port: s.PublicPort},
 			Admin:  listen{Host: s.ListenHost, Port: s.AdminPort},
@@ -201,8 +203,13 @@ func RenderHydra(s HydraSettings) ([]byte, error) {
 }
 
 // HydraServeArgs returns the arguments of the Hydra server command, after the binary name.
-func HydraServeArgs(configPath string) []string {
-	return []string{"serve", "all", "--config", configPath, "--sqa-opt-out"}
+// dev is HydraSettings.Dev.
+func HydraServeArgs(configPath string, dev bool) []string {
+	args := []string{"serve", "all", "--config", configPath, "--sqa-opt-out"}
+	if dev {
+		args = append(args, "--dev")
+	}
+	return args
 }
 
 // HydraMigrateArgs returns the arguments that apply Hydra's SQL migrations, reading the DSN

@@ -92,8 +92,9 @@ type KratosSettings struct {
 	// kratos.courier.from_address). Optional; Kratos' default applies when empty. Only used
 	// with CourierSMTPURI.
 	CourierFromAddress string
-	// Dev turns on Kratos' development mode (dev, key kratos.dev): cookies work without https.
-	// Optional; default false. Must be false when Production is true.
+	// Dev turns on Kratos' development mode (key kratos.dev): cookies work without https. It is
+	// the server's --dev flag (KratosServeArgs; the Helm chart's kratos.development value), not
+	// a file key, as for Hydra. Optional; default false. Must be false when Production is true.
 	Dev bool
 	// Production marks a production deployment (key kratos.production). Optional; default
 	// false. It forbids Dev.
@@ -153,7 +154,6 @@ func (s KratosSettings) Validate() error {
 
 type kratosConfig struct {
 	DSN         string            `json:"dsn"`
-	Dev         bool              `json:"dev"`
 	Serve       kratosServe       `json:"serve"`
 	SelfService kratosSelfService `json:"selfservice"`
 	Identity    kratosIdentity    `json:"identity"`
@@ -248,7 +248,6 @@ func KratosConfig(s KratosSettings) (map[string]any, error) {
 	mail := s.CourierSMTPURI != ""
 	cfg := kratosConfig{
 		DSN: dsn,
-		Dev: s.Dev,
 		Serve: kratosServe{
 			Public: kratosListen{Host: s.ListenHost, Port: s.PublicPort, BaseURL: s.PublicBaseURL},
 			Admin:  kratosListen{Host: s.ListenHost, Port: s.AdminPort, BaseURL: s.AdminBaseURL},
@@ -297,10 +296,13 @@ func RenderKratos(s KratosSettings) ([]byte, error) {
 }
 
 // KratosServeArgs returns the arguments of the Kratos server command, after the binary name.
-// With mail configured the server also runs the courier, which sends queued messages; a
-// deployment with a separate courier worker passes watchCourier false.
-func KratosServeArgs(configPath string, watchCourier bool) []string {
+// dev is KratosSettings.Dev. With watchCourier the server also runs the courier, which sends
+// queued mail; pass it when mail is configured and no separate courier worker runs.
+func KratosServeArgs(configPath string, dev, watchCourier bool) []string {
 	args := []string{"serve", "--config", configPath, "--sqa-opt-out"}
+	if dev {
+		args = append(args, "--dev")
+	}
 	if watchCourier {
 		args = append(args, "--watch-courier")
 	}

@@ -217,6 +217,20 @@ func (m *mocks) NewResource(args pulumi.MockResourceArgs) (string, resource.Prop
 		fake("privateKeyPem", "-----BEGIN RSA PRIVATE KEY-----\nmock "+args.Name+"\n")
 	case "tls:index/selfSignedCert:SelfSignedCert", "tls:index/locallySignedCert:LocallySignedCert":
 		fake("certPem", "-----BEGIN CERTIFICATE-----\nmock "+args.Name+"\n")
+	case "random:index/randomPassword:RandomPassword":
+		length := int(args.Inputs["length"].NumberValue())
+		pw := strings.Repeat(shortHash(args.Name), 8)[:length]
+		outputs["result"] = resource.MakeSecret(resource.NewStringProperty(pw))
+	case "eks:index:Cluster":
+		kubeconfig := `{"apiVersion":"v1","kind":"Config","clusters":[{"name":"` + args.Name + `"}]}`
+		fake("kubeconfigJson", kubeconfig)
+		outputs["kubeconfig"] = resource.NewObjectProperty(resource.PropertyMap{
+			"apiVersion": resource.NewStringProperty("v1"),
+		})
+	case "kubernetes:helm.sh/v3:Release":
+		outputs["status"] = resource.NewObjectProperty(resource.PropertyMap{
+			"status": resource.NewStringProperty("deployed"),
+		})
 	case "tls:index/certRequest:CertRequest":
 		fake("certRequestPem", "-----BEGIN CERTIFICATE REQUEST-----\nmock "+args.Name+"\n")
 	}
