@@ -26,12 +26,14 @@ const Project = "identity"
 
 // Resource is one registered resource as the engine would see it.
 type Resource struct {
-	Type           string
-	Name           string
-	URN            string
-	Parent         string
-	Dependencies   []string
-	Custom         bool
+	Type         string
+	Name         string
+	URN          string
+	Parent       string
+	Dependencies []string
+	Custom       bool
+	// Provider is the provider reference, "<provider URN>::<provider ID>", when explicit.
+	Provider       string
 	Inputs         resource.PropertyMap
 	RetainOnDelete bool
 	DeleteFirst    bool
@@ -116,7 +118,7 @@ func Run(dir, stack string, overrides map[string]string) (*Graph, error) {
 
 // RunConfig evaluates the program with an explicit configuration.
 func RunConfig(stack string, values map[string]string, secrets []string) (*Graph, error) {
-	m := &mocks{}
+	m := &mocks{stack: stack}
 	withConfig := func(info *pulumi.RunInfo) {
 		info.Config = values
 		info.ConfigSecretKeys = secrets
@@ -161,6 +163,7 @@ func newCapture(ctx *pulumi.Context, outputs map[string]pulumi.Input) (*capture,
 }
 
 type mocks struct {
+	stack     string
 	mu        sync.Mutex
 	resources []*Resource
 }
@@ -183,10 +186,11 @@ func (m *mocks) Call(args pulumi.MockCallArgs) (resource.PropertyMap, error) {
 // program reads, with stable fake values.
 func (m *mocks) NewResource(args pulumi.MockResourceArgs) (string, resource.PropertyMap, error) {
 	r := &Resource{
-		Type:   args.TypeToken,
-		Name:   args.Name,
-		Custom: args.Custom,
-		Inputs: args.Inputs,
+		Type:     args.TypeToken,
+		Name:     args.Name,
+		Custom:   args.Custom,
+		Provider: args.Provider,
+		Inputs:   args.Inputs,
 	}
 	if rpc := args.RegisterRPC; rpc != nil {
 		r.Parent = rpc.GetParent()
@@ -194,7 +198,7 @@ func (m *mocks) NewResource(args pulumi.MockResourceArgs) (string, resource.Prop
 		r.RetainOnDelete = rpc.GetRetainOnDelete()
 		r.DeleteFirst = rpc.GetDeleteBeforeReplace()
 		r.IgnoreChanges = rpc.GetIgnoreChanges()
-		r.URN = urn(rpc.GetParent(), args.TypeToken, args.Name)
+		r.URN = urn(m.stack, rpc.GetParent(), args.TypeToken, args.Name)
 	}
 	m.mu.Lock()
 	m.resources = append(m.resources, r)
@@ -242,7 +246,7 @@ func shortHash(s string) string {
 	return hex.EncodeToString(sum[:])[:17]
 }
 
-func urn(parent, token, name string) string {
+func urn(stack, parent, token, name string) string {
 	qualified := token
 	if parent != "" {
 		// The URN type chain is parent-type$child-type, as the engine builds it.
@@ -251,5 +255,28 @@ func urn(parent, token, name string) string {
 			qualified = parts[2] + "$" + token
 		}
 	}
-	return "urn:pulumi:test::" + Project + "::" + qualified + "::" + name
+	return "urn:pulumi:" + stack + "::" + Project + "::" + qualified + "::" + name
+}
+
+// Strings returns every string inside a property value, secrets included, depth first.
+func Strings(v resource.PropertyValue) []string {
+	switch {
+	case v.IsSecret():
+		return Strings(v.SecretValue().Element)
+	case v.IsString():
+		return []string{v.StringValue()}
+	case v.IsArray():
+		var out []string
+		for _, e := range v.ArrayValue() {
+			out = append(out, Strings(e)...)
+		}
+		return out
+	case v.IsObject():
+		var out []string
+		for _, k := range v.ObjectValue().StableKeys() {
+			out = append(out, Strings(v.ObjectValue()[k])...)
+		}
+		return out
+	}
+	return nil
 }
