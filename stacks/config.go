@@ -296,5 +296,6 @@ func load(src Source, project, stack string) (*Config, []string, error) {
 }
 
 func configError(errs []error) error {
-	return fmt.Errorf("invalid stack configuration:\n%w", errors.Join(errs...))
+	// The first problem goes on the first line, which is all a preview summary shows.
+	return fmt.Errorf("invalid stack configuration: %w", errors.Join(errs...))
 }

@@ -160,6 +160,19 @@ func TestLoadRejectsBadConfig(t *testing.T) {
 			"identity:eksPublicAccessCidrs", "opens the Kubernetes API"},
 		{"node group sizes out of order", validDev, map[string]string{"identity:eksNodeMinSize": "5"},
 			"identity:eksNodeDesiredSize", "min <= desired <= max"},
+		{"empty image tag", validDev, map[string]string{"identity:kratosImageTag": ""},
+			"identity:kratosImageTag", "pinned release tag"},
+		{"negative pool size", validDev, map[string]string{"identity:oryDbMaxConns": "-1"},
+			"identity:oryDbMaxConns", "from 1 to 1000"},
+		{"duplicate keto namespace", validDev,
+			map[string]string{"identity:ketoNamespaces": `["documents","users","documents"]`},
+			"identity:ketoNamespaces", "unique names"},
+		{"vpc of /29", validDev, map[string]string{"identity:cockroachVpcCidr": "10.1.0.0/29"},
+			"identity:cockroachVpcCidr", "from /16 to /22"},
+		{"list given as a string", validDev, map[string]string{"identity:availabilityZones": "us-east-1a"},
+			"identity:availabilityZones", "want a list of strings"},
+		{"boolean given as a word", validDev, map[string]string{"identity:cockroachPublicLoadBalancer": "yes"},
+			"identity:cockroachPublicLoadBalancer", "want true or false"},
 		{"bad pool lifetime", validDev, map[string]string{"identity:oryDbMaxConnLifetime": "often"},
 			"identity:oryDbMaxConnLifetime", "want a duration"},
 	}
@@ -173,6 +186,8 @@ func TestLoadRejectsBadConfig(t *testing.T) {
 			require.Error(t, err)
 			assert.Contains(t, err.Error(), tc.wantKey+": ")
 			assert.Contains(t, err.Error(), tc.wantMsg)
+			firstLine, _, _ := strings.Cut(err.Error(), "\n")
+			assert.Contains(t, firstLine, tc.wantKey, "the first line names the key")
 		})
 	}
 }

@@ -40,8 +40,10 @@ func (r *reader) fail(key, format string, args ...any) {
 	r.errs = append(r.errs, fmt.Errorf("%s: %s", r.full(key), fmt.Sprintf(format, args...)))
 }
 
+// str returns the value, or fallback when the key is absent. A key set to the empty string
+// stays empty, so that validation can name it instead of silently using the default.
 func (r *reader) str(key, fallback string) string {
-	if v, ok := r.raw(key); ok && v != "" {
+	if v, ok := r.raw(key); ok {
 		return v
 	}
 	return fallback

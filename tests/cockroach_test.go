@@ -214,7 +214,24 @@ func TestSecretOutputsAreSecret(t *testing.T) {
 }
 
 func TestConfigErrorStopsBeforeAnyResource(t *testing.T) {
-	_, err := harness.Run("..", "dev", map[string]string{"identity:cockroachNodeCount": "2"})
-	require.Error(t, err)
-	assert.Contains(t, err.Error(), "identity:cockroachNodeCount")
+	cases := map[string]map[string]string{
+		"two nodes":         {"identity:cockroachNodeCount": "2"},
+		"missing issuer":    {"identity:hydraIssuerUrl": ""},
+		"short cipher":      {"identity:kratosCipherSecret": "x"},
+		"world-open allow":  {"identity:cockroachAllowedCidrs": `["0.0.0.0/0"]`},
+		"unknown bootstrap": {"identity:databaseBootstrap": "manual"},
+	}
+	for name, overrides := range cases {
+		t.Run(name, func(t *testing.T) {
+			g, err := harness.Run("..", "dev", overrides)
+			require.Error(t, err)
+			var key string
+			for k := range overrides {
+				key = k
+			}
+			// The SDK prefixes its own error count; the program's message starts with the key.
+			assert.Contains(t, err.Error(), "invalid stack configuration: "+key)
+			assert.Empty(t, g.Resources, "nothing may be registered before validation passes")
+		})
+	}
 }
