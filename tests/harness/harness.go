@@ -279,3 +279,21 @@ func Strings(v resource.PropertyValue) []string {
 	}
 	return nil
 }
+
+// FakeID is the ID the mocks give an EC2 instance or EBS volume of that name, after its prefix.
+func FakeID(name string) string { return shortHash(name) }
+
+// StackFiles lists the stacks that have a Pulumi.<stack>.yaml in dir.
+func StackFiles(dir string) ([]string, error) {
+	matches, err := filepath.Glob(filepath.Join(dir, "Pulumi.*.yaml"))
+	if err != nil {
+		return nil, fmt.Errorf("listing stack files: %w", err)
+	}
+	var stacks []string
+	for _, m := range matches {
+		name := strings.TrimSuffix(strings.TrimPrefix(filepath.Base(m), "Pulumi."), ".yaml")
+		stacks = append(stacks, name)
+	}
+	sort.Strings(stacks)
+	return stacks, nil
+}

@@ -2,8 +2,9 @@ module github.com/ory-identity-layer/identity/tools/hydra
 
 go 1.26.6
 
-// Hydra v2.3.0 is built against Ory's fork of pop; without this replace the module graph
-// resolves upstream pop, which lacks APIs Hydra calls.
+// Hydra v2.3.0 is built against Ory's fork of pop, which its own go.mod selects with this
+// replace. Replace directives of a dependency do not apply to the module that requires it, so
+// the line is repeated here.
 replace github.com/gobuffalo/pop/v6 => github.com/ory/pop/v6 v6.2.1-0.20241121111754-e5dfc0f3344b
 
 tool github.com/ory/hydra/v2

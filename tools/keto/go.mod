@@ -2,6 +2,9 @@ module github.com/ory-identity-layer/identity/tools/keto
 
 go 1.26.6
 
+// Keto stays at v0.13.0-alpha.0: v0.14.0 requires a github.com/ory/keto/proto version that is not
+// published, so it cannot be built from the module proxy.
+//
 // Keto's own go.mod replaces github.com/ory/keto/proto with its ./proto directory, which is a
 // separate module and so is not inside the keto module zip. The proto module is published at
 // the same tag, and is required explicitly below at that version. The runc pin repeats the one
