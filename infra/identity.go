@@ -313,7 +313,7 @@ func newOry(ctx *pulumi.Context, cfg *stacks.Config, crdb *cockroach.Cluster,
 		Namespace:        ns.Metadata.Name().Elem(),
 		Provider:         cluster.Provider,
 		Labels:           labels,
-		WaitFor:          []pulumi.Resource{crdb, link, ns},
+		WaitFor:          append(append([]pulumi.Resource{ns}, crdb.Ready...), link.Ready...),
 	})
 	if err != nil {
 		return nil, err

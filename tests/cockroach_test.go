@@ -9,7 +9,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/ory-identity-layer/identity/infra"
-	"github.com/ory-identity-layer/identity/tests/harness"
+	"github.com/ory-identity-layer/identity/internal/offline"
 )
 
 const (
@@ -24,14 +24,14 @@ const (
 // stacksInRepo are the stack files every graph test evaluates.
 var stacksInRepo = []string{"dev", "prod"}
 
-func run(t *testing.T, stack string, overrides map[string]string) *harness.Graph {
+func run(t *testing.T, stack string, overrides map[string]string) *offline.Graph {
 	t.Helper()
-	g, err := harness.Run("..", stack, overrides)
+	g, err := offline.Run("..", stack, overrides)
 	require.NoError(t, err)
 	return g
 }
 
-func str(r *harness.Resource, key string) string {
+func str(r *offline.Resource, key string) string {
 	v, ok := r.Inputs[resource.PropertyKey(key)]
 	if !ok {
 		return ""
@@ -45,7 +45,7 @@ func str(r *harness.Resource, key string) string {
 	return v.StringValue()
 }
 
-func object(r *harness.Resource, key string) resource.PropertyMap {
+func object(r *offline.Resource, key string) resource.PropertyMap {
 	v := r.Inputs[resource.PropertyKey(key)]
 	if v.IsObject() {
 		return v.ObjectValue()
@@ -69,7 +69,7 @@ func TestNodesSpreadOverThreeZones(t *testing.T) {
 }
 
 // zoneOf reads the zone from the node's --locality flag, the one place the node itself learns it.
-func zoneOf(t *testing.T, inst *harness.Resource) string {
+func zoneOf(t *testing.T, inst *offline.Resource) string {
 	t.Helper()
 	userData := str(inst, "userData")
 	_, rest, ok := strings.Cut(userData, ",zone=")
@@ -223,7 +223,7 @@ func TestConfigErrorStopsBeforeAnyResource(t *testing.T) {
 	}
 	for name, overrides := range cases {
 		t.Run(name, func(t *testing.T) {
-			g, err := harness.Run("..", "dev", overrides)
+			g, err := offline.Run("..", "dev", overrides)
 			require.Error(t, err)
 			var key string
 			for k := range overrides {

@@ -9,7 +9,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/ory-identity-layer/identity/infra"
-	"github.com/ory-identity-layer/identity/tests/harness"
+	"github.com/ory-identity-layer/identity/internal/offline"
 )
 
 const (
@@ -62,7 +62,7 @@ func at(v resource.PropertyValue, path ...string) resource.PropertyValue {
 	return v
 }
 
-func release(t *testing.T, g *harness.Graph, chart string) *harness.Resource {
+func release(t *testing.T, g *offline.Graph, chart string) *offline.Resource {
 	t.Helper()
 	r := g.Named(releaseType, "ory-"+chart)
 	require.NotNil(t, r, "release of %s", chart)
@@ -267,7 +267,7 @@ func TestNoDropAnywhere(t *testing.T) {
 	for _, mode := range []string{"job", "provider"} {
 		g := run(t, "dev", map[string]string{"identity:databaseBootstrap": mode})
 		for _, r := range g.Resources {
-			for _, s := range harness.Strings(resource.NewObjectProperty(r.Inputs)) {
+			for _, s := range offline.Strings(resource.NewObjectProperty(r.Inputs)) {
 				assert.NotContains(t, strings.ToUpper(s), "DROP ", "%s %s", r.Type, r.Name)
 			}
 		}

@@ -8,12 +8,12 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/ory-identity-layer/identity/tests/harness"
+	"github.com/ory-identity-layer/identity/internal/offline"
 )
 
 // set returns a copy of r whose input at path is v; maps along the path are copied, so the
 // original graph is left as it was.
-func set(r *harness.Resource, v resource.PropertyValue, path ...string) *harness.Resource {
+func set(r *offline.Resource, v resource.PropertyValue, path ...string) *offline.Resource {
 	c := *r
 	c.Inputs = setIn(r.Inputs, v, path)
 	return &c
@@ -44,8 +44,8 @@ func setIn(m resource.PropertyMap, v resource.PropertyValue, path []string) reso
 }
 
 // replace swaps one resource of the graph for a broken copy.
-func replace(g *harness.Graph, broken *harness.Resource) *harness.Graph {
-	c := &harness.Graph{Outputs: g.Outputs}
+func replace(g *offline.Graph, broken *offline.Resource) *offline.Graph {
+	c := &offline.Graph{Outputs: g.Outputs}
 	for _, r := range g.Resources {
 		if r.URN == broken.URN && r.Type == broken.Type {
 			c.Resources = append(c.Resources, broken)
@@ -56,7 +56,7 @@ func replace(g *harness.Graph, broken *harness.Resource) *harness.Graph {
 	return c
 }
 
-func first(t *testing.T, g *harness.Graph, token string, match func(*harness.Resource) bool) *harness.Resource {
+func first(t *testing.T, g *offline.Graph, token string, match func(*offline.Resource) bool) *offline.Resource {
 	t.Helper()
 	for _, r := range g.OfType(token) {
 		if match == nil || match(r) {
@@ -80,19 +80,19 @@ var (
 func TestEachPolicyCatchesItsBreakage(t *testing.T) {
 	dev := run(t, "dev", nil)
 	prod := run(t, "prod", nil)
-	isNodes := func(r *harness.Resource) bool { return strings.Contains(r.Name, "nodes") }
+	isNodes := func(r *offline.Resource) bool { return strings.Contains(r.Name, "nodes") }
 	cases := []struct {
 		rule     string
 		prod     bool
-		breakIt  func(g *harness.Graph) *harness.Graph
+		breakIt  func(g *offline.Graph) *offline.Graph
 		property string
 	}{
-		{"no-world-ingress", false, func(g *harness.Graph) *harness.Graph {
-			r := first(t, g, ingressRuleTy, func(r *harness.Resource) bool { return str(r, "cidrIpv4") != "" })
+		{"no-world-ingress", false, func(g *offline.Graph) *offline.Graph {
+			r := first(t, g, ingressRuleTy, func(r *offline.Resource) bool { return str(r, "cidrIpv4") != "" })
 			r = set(set(r, str_("0.0.0.0/0"), "cidrIpv4"), num(26257), "fromPort")
 			return replace(g, set(r, num(26257), "toPort"))
 		}, "cidrIpv4"},
-		{"no-world-ingress", false, func(g *harness.Graph) *harness.Graph {
+		{"no-world-ingress", false, func(g *offline.Graph) *offline.Graph {
 			r := first(t, g, "aws:ec2/securityGroup:SecurityGroup", isNodes)
 			rule := resource.NewObjectProperty(resource.PropertyMap{
 				"fromPort": num(0), "toPort": num(65535),
@@ -100,100 +100,100 @@ func TestEachPolicyCatchesItsBreakage(t *testing.T) {
 			})
 			return replace(g, set(r, resource.NewArrayProperty([]resource.PropertyValue{rule}), "ingress"))
 		}, "ingress[0].cidrBlocks"},
-		{"imdsv2-required", false, func(g *harness.Graph) *harness.Graph {
+		{"imdsv2-required", false, func(g *offline.Graph) *offline.Graph {
 			return replace(g, set(first(t, g, instanceType, nil), str_("optional"), "metadataOptions", "httpTokens"))
 		}, "metadataOptions.httpTokens"},
-		{"ebs-encrypted", false, func(g *harness.Graph) *harness.Graph {
+		{"ebs-encrypted", false, func(g *offline.Graph) *offline.Graph {
 			return replace(g, set(first(t, g, volumeType, nil), no, "encrypted"))
 		}, "encrypted"},
-		{"ebs-encrypted", false, func(g *harness.Graph) *harness.Graph {
+		{"ebs-encrypted", false, func(g *offline.Graph) *offline.Graph {
 			return replace(g, set(first(t, g, instanceType, nil), no, "rootBlockDevice", "encrypted"))
 		}, "rootBlockDevice.encrypted"},
-		{"store-volume-survives-instance", false, func(g *harness.Graph) *harness.Graph {
+		{"store-volume-survives-instance", false, func(g *offline.Graph) *offline.Graph {
 			v := *first(t, g, volumeType, nil)
 			v.RetainOnDelete = false
 			return replace(g, &v)
 		}, "retainOnDelete"},
-		{"store-volume-survives-instance", false, func(g *harness.Graph) *harness.Graph {
+		{"store-volume-survives-instance", false, func(g *offline.Graph) *offline.Graph {
 			dev := resource.NewObjectProperty(resource.PropertyMap{"deviceName": str_("/dev/sdf"), "encrypted": yes})
 			return replace(g, set(first(t, g, instanceType, nil),
 				resource.NewArrayProperty([]resource.PropertyValue{dev}), "ebsBlockDevices"))
 		}, "ebsBlockDevices"},
-		{"cockroach-secure-mode", false, func(g *harness.Graph) *harness.Graph {
+		{"cockroach-secure-mode", false, func(g *offline.Graph) *offline.Graph {
 			r := first(t, g, instanceType, nil)
 			ud := strings.ReplaceAll(str(r, "userData"), "--certs-dir=/etc/cockroach/certs", "--insecure")
 			return replace(g, set(r, str_(ud), "userData"))
 		}, "userData"},
-		{"ory-dsn-verify-full", false, func(g *harness.Graph) *harness.Graph {
-			r := first(t, g, secretType, func(r *harness.Resource) bool { return r.Name == "ory-hydra" })
+		{"ory-dsn-verify-full", false, func(g *offline.Graph) *offline.Graph {
+			r := first(t, g, secretType, func(r *offline.Resource) bool { return r.Name == "ory-hydra" })
 			return replace(g, set(r, resource.MakeSecret(str_("cockroach://hydra:pw@db:26257/hydra?sslmode=disable")),
 				"stringData", "dsn"))
 		}, "(dsn)"},
-		{"cockroach-nlb-internal", false, func(g *harness.Graph) *harness.Graph {
+		{"cockroach-nlb-internal", false, func(g *offline.Graph) *offline.Graph {
 			return replace(g, set(first(t, g, nlbType, nil), no, "internal"))
 		}, "internal"},
-		{"cockroach-health-check", false, func(g *harness.Graph) *harness.Graph {
+		{"cockroach-health-check", false, func(g *offline.Graph) *offline.Graph {
 			return replace(g, set(first(t, g, targetGroup, nil), str_("/"), "healthCheck", "path"))
 		}, "healthCheck.path"},
-		{"pinned-versions", false, func(g *harness.Graph) *harness.Graph {
+		{"pinned-versions", false, func(g *offline.Graph) *offline.Graph {
 			return replace(g, set(release(t, g, "kratos"), str_("latest"), "values", "image", "tag"))
 		}, "values.image.tag"},
-		{"pinned-versions", false, func(g *harness.Graph) *harness.Graph {
+		{"pinned-versions", false, func(g *offline.Graph) *offline.Graph {
 			return replace(g, set(release(t, g, "keto"), str_(""), "version"))
 		}, "version"},
-		{"no-dev-mode", false, func(g *harness.Graph) *harness.Graph {
+		{"no-dev-mode", false, func(g *offline.Graph) *offline.Graph {
 			return replace(g, set(release(t, g, "hydra"), yes, "values", "hydra", "dev"))
 		}, "values.hydra.dev"},
-		{"ory-secrets-explicit", false, func(g *harness.Graph) *harness.Graph {
+		{"ory-secrets-explicit", false, func(g *offline.Graph) *offline.Graph {
 			return replace(g, set(release(t, g, "hydra"), yes, "values", "secret", "enabled"))
 		}, "values.secret.enabled"},
-		{"ory-secrets-explicit", false, func(g *harness.Graph) *harness.Graph {
-			r := first(t, g, secretType, func(r *harness.Resource) bool { return r.Name == "ory-kratos" })
+		{"ory-secrets-explicit", false, func(g *offline.Graph) *offline.Graph {
+			r := first(t, g, secretType, func(r *offline.Resource) bool { return r.Name == "ory-kratos" })
 			return replace(g, set(r, resource.MakeSecret(str_(strings.Repeat("c", 31))), "stringData", "secretsCipher"))
 		}, "stringData.secretsCipher"},
-		{"admin-apis-private", false, func(g *harness.Graph) *harness.Graph {
+		{"admin-apis-private", false, func(g *offline.Graph) *offline.Graph {
 			return replace(g, set(release(t, g, "hydra"), str_("LoadBalancer"), "values", "service", "admin", "type"))
 		}, "values.service.admin.type"},
-		{"admin-apis-private", false, func(g *harness.Graph) *harness.Graph {
+		{"admin-apis-private", false, func(g *offline.Graph) *offline.Graph {
 			return replace(g, set(release(t, g, "keto"), str_("NodePort"), "values", "service", "write", "type"))
 		}, "values.service.write.type"},
-		{"sensitive-values-secret", false, func(g *harness.Graph) *harness.Graph {
-			r := first(t, g, secretType, func(r *harness.Resource) bool { return r.Name == "ory-keto" })
+		{"sensitive-values-secret", false, func(g *offline.Graph) *offline.Graph {
+			r := first(t, g, secretType, func(r *offline.Resource) bool { return r.Name == "ory-keto" })
 			plainData := resource.NewObjectProperty(resource.PropertyMap{
 				"dsn": str_("cockroach://keto:hunter2@db:26257/keto?sslmode=verify-full"),
 			})
 			return replace(g, set(r, plainData, "stringData"))
 		}, "stringData.dsn"},
-		{"sensitive-values-secret", false, func(g *harness.Graph) *harness.Graph {
-			c := &harness.Graph{Resources: g.Resources, Outputs: g.Outputs.Copy()}
+		{"sensitive-values-secret", false, func(g *offline.Graph) *offline.Graph {
+			c := &offline.Graph{Resources: g.Resources, Outputs: g.Outputs.Copy()}
 			c.Outputs["kubeconfig"] = str_(`{"apiVersion":"v1"}`)
 			return c
 		}, "kubeconfig"},
-		{"no-drop", false, func(g *harness.Graph) *harness.Graph {
-			r := first(t, g, secretType, func(r *harness.Resource) bool { return r.Name == "ory-db-sql" })
+		{"no-drop", false, func(g *offline.Graph) *offline.Graph {
+			r := first(t, g, secretType, func(r *offline.Resource) bool { return r.Name == "ory-db-sql" })
 			return replace(g, set(r, resource.MakeSecret(str_("DROP DATABASE hydra;")), "stringData", "bootstrap.sql"))
 		}, "(sql)"},
-		{"standard-tags-and-labels", false, func(g *harness.Graph) *harness.Graph {
+		{"standard-tags-and-labels", false, func(g *offline.Graph) *offline.Graph {
 			r := first(t, g, volumeType, nil)
 			tags := r.Inputs["tags"].ObjectValue().Copy()
 			delete(tags, "Owner")
 			return replace(g, set(r, resource.NewObjectProperty(tags), "tags"))
 		}, "tags.Owner"},
-		{"standard-tags-and-labels", false, func(g *harness.Graph) *harness.Graph {
+		{"standard-tags-and-labels", false, func(g *offline.Graph) *offline.Graph {
 			r := first(t, g, jobType, nil)
 			return replace(g, set(r, resource.NewObjectProperty(resource.PropertyMap{}), "metadata", "labels"))
 		}, "metadata.labels"},
-		{"ory-ha-in-prod", true, func(g *harness.Graph) *harness.Graph {
+		{"ory-ha-in-prod", true, func(g *offline.Graph) *offline.Graph {
 			return replace(g, set(release(t, g, "kratos"), num(1), "values", "replicaCount"))
 		}, "values.replicaCount"},
-		{"ory-ha-in-prod", true, func(g *harness.Graph) *harness.Graph {
+		{"ory-ha-in-prod", true, func(g *offline.Graph) *offline.Graph {
 			return replace(g, set(release(t, g, "keto"), no, "values", "pdb", "enabled"))
 		}, "values.pdb.enabled"},
-		{"ory-ha-in-prod", true, func(g *harness.Graph) *harness.Graph {
+		{"ory-ha-in-prod", true, func(g *offline.Graph) *offline.Graph {
 			return replace(g, set(release(t, g, "hydra"), resource.NewArrayProperty(nil),
 				"values", "deployment", "topologySpreadConstraints"))
 		}, "values.deployment.topologySpreadConstraints"},
-		{"no-admin-iam", false, func(g *harness.Graph) *harness.Graph {
+		{"no-admin-iam", false, func(g *offline.Graph) *offline.Graph {
 			r := first(t, g, roleTy, nil)
 			return replace(g, set(r, str_(`{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"*","Resource":"*"}]}`),
 				"policy"))

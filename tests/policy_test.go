@@ -13,7 +13,7 @@ import (
 	"github.com/stretchr/testify/require"
 	"golang.org/x/mod/semver"
 
-	"github.com/ory-identity-layer/identity/tests/harness"
+	"github.com/ory-identity-layer/identity/internal/offline"
 )
 
 // violation is one broken invariant: the rule, the resource and the offending property.
@@ -28,7 +28,7 @@ func (v violation) String() string {
 // policyEnv is what a rule may consult besides the resource: the whole graph and the stack's
 // configuration, for rules that depend on it.
 type policyEnv struct {
-	graph      *harness.Graph
+	graph      *offline.Graph
 	production bool
 	publicNLB  bool
 }
@@ -38,7 +38,7 @@ type policyEnv struct {
 type policy struct {
 	name  string
 	types []string
-	check func(env policyEnv, r *harness.Resource) []finding
+	check func(env policyEnv, r *offline.Resource) []finding
 }
 
 // finding is what a check reports; the runner adds the rule and resource names.
@@ -68,8 +68,8 @@ func (p policy) covers(token string) bool {
 
 // evaluate runs every policy over every resource it covers, and over the outputs.
 func evaluate(policies []policy, env policyEnv) []violation {
-	resources := append([]*harness.Resource(nil), env.graph.Resources...)
-	resources = append(resources, &harness.Resource{Type: outputsType, Name: "outputs",
+	resources := append([]*offline.Resource(nil), env.graph.Resources...)
+	resources = append(resources, &offline.Resource{Type: outputsType, Name: "outputs",
 		Inputs: env.graph.Outputs})
 	var out []violation
 	for _, p := range policies {
@@ -90,7 +90,7 @@ var worldCIDRs = map[string]bool{"0.0.0.0/0": true, "::/0": true}
 // sensitivePorts may never be open to the world: SSH, the DB Console and SQL.
 var sensitivePorts = []float64{22, 8080, 26257}
 
-func prop(r *harness.Resource, path ...string) resource.PropertyValue {
+func prop(r *offline.Resource, path ...string) resource.PropertyValue {
 	return at(resource.NewObjectProperty(r.Inputs), path...)
 }
 
@@ -128,7 +128,7 @@ var policies = []policy{
 	{
 		name:  "no-world-ingress",
 		types: []string{ingressRuleTy, "aws:ec2/securityGroup:SecurityGroup"},
-		check: func(env policyEnv, r *harness.Resource) []finding {
+		check: func(env policyEnv, r *offline.Resource) []finding {
 			var out []finding
 			for _, rule := range ingressOf(r) {
 				if !worldCIDRs[rule.cidr] {
@@ -150,7 +150,7 @@ var policies = []policy{
 	{
 		name:  "imdsv2-required",
 		types: []string{instanceType},
-		check: func(_ policyEnv, r *harness.Resource) []finding {
+		check: func(_ policyEnv, r *offline.Resource) []finding {
 			if text(prop(r, "metadataOptions", "httpTokens")) != "required" {
 				return []finding{{"metadataOptions.httpTokens", "want required"}}
 			}
@@ -160,7 +160,7 @@ var policies = []policy{
 	{
 		name:  "ebs-encrypted",
 		types: []string{instanceType, volumeType},
-		check: func(_ policyEnv, r *harness.Resource) []finding {
+		check: func(_ policyEnv, r *offline.Resource) []finding {
 			if r.Type == volumeType {
 				if !prop(r, "encrypted").IsBool() || !prop(r, "encrypted").BoolValue() {
 					return []finding{{"encrypted", "want true"}}
@@ -184,7 +184,7 @@ var policies = []policy{
 	{
 		name:  "store-volume-survives-instance",
 		types: []string{instanceType, volumeType},
-		check: func(env policyEnv, r *harness.Resource) []finding {
+		check: func(env policyEnv, r *offline.Resource) []finding {
 			if r.Type == volumeType {
 				if !r.RetainOnDelete {
 					return []finding{{"retainOnDelete", "the store volume must outlive the stack"}}
@@ -204,7 +204,7 @@ var policies = []policy{
 	{
 		name:  "cockroach-secure-mode",
 		types: []string{instanceType},
-		check: func(_ policyEnv, r *harness.Resource) []finding {
+		check: func(_ policyEnv, r *offline.Resource) []finding {
 			ud := text(prop(r, "userData"))
 			var out []finding
 			if !strings.Contains(ud, "cockroach start --certs-dir=") {
@@ -219,9 +219,9 @@ var policies = []policy{
 	{
 		name:  "ory-dsn-verify-full",
 		types: []string{anyType},
-		check: func(_ policyEnv, r *harness.Resource) []finding {
+		check: func(_ policyEnv, r *offline.Resource) []finding {
 			var out []finding
-			for _, s := range harness.Strings(resource.NewObjectProperty(r.Inputs)) {
+			for _, s := range offline.Strings(resource.NewObjectProperty(r.Inputs)) {
 				if strings.HasPrefix(s, "cockroach://") && !strings.Contains(s, "sslmode=verify-full") {
 					out = append(out, finding{"(dsn)", "cockroach DSN without sslmode=verify-full"})
 				}
@@ -232,7 +232,7 @@ var policies = []policy{
 	{
 		name:  "cockroach-nlb-internal",
 		types: []string{nlbType},
-		check: func(env policyEnv, r *harness.Resource) []finding {
+		check: func(env policyEnv, r *offline.Resource) []finding {
 			if env.publicNLB {
 				return nil
 			}
@@ -245,7 +245,7 @@ var policies = []policy{
 	{
 		name:  "cockroach-health-check",
 		types: []string{targetGroup},
-		check: func(_ policyEnv, r *harness.Resource) []finding {
+		check: func(_ policyEnv, r *offline.Resource) []finding {
 			var out []finding
 			want := map[string]string{"protocol": "HTTP", "port": "8080", "path": "/health?ready=1"}
 			for k, v := range want {
@@ -259,7 +259,7 @@ var policies = []policy{
 	{
 		name:  "pinned-versions",
 		types: []string{releaseType, jobType},
-		check: func(_ policyEnv, r *harness.Resource) []finding {
+		check: func(_ policyEnv, r *offline.Resource) []finding {
 			var out []finding
 			if r.Type == releaseType {
 				if v := text(prop(r, "version")); !semver.IsValid("v" + v) {
@@ -283,7 +283,7 @@ var policies = []policy{
 	{
 		name:  "no-dev-mode",
 		types: []string{releaseType},
-		check: func(_ policyEnv, r *harness.Resource) []finding {
+		check: func(_ policyEnv, r *offline.Resource) []finding {
 			var out []finding
 			for _, key := range [][]string{{"hydra", "dev"}, {"kratos", "development"}} {
 				v := prop(r, append([]string{"values"}, key...)...)
@@ -297,7 +297,7 @@ var policies = []policy{
 	{
 		name:  "ory-secrets-explicit",
 		types: []string{releaseType, secretType},
-		check: func(_ policyEnv, r *harness.Resource) []finding {
+		check: func(_ policyEnv, r *offline.Resource) []finding {
 			if r.Type == releaseType {
 				if v := prop(r, "values", "secret", "enabled"); !v.IsBool() || v.BoolValue() {
 					return []finding{{"values.secret.enabled", "the chart would generate random secrets"}}
@@ -310,7 +310,7 @@ var policies = []policy{
 	{
 		name:  "admin-apis-private",
 		types: []string{releaseType},
-		check: func(_ policyEnv, r *harness.Resource) []finding {
+		check: func(_ policyEnv, r *offline.Resource) []finding {
 			var out []finding
 			for _, svc := range []string{"admin", "write"} {
 				v := prop(r, "values", "service", svc)
@@ -327,7 +327,7 @@ var policies = []policy{
 	{
 		name:  "sensitive-values-secret",
 		types: []string{anyType},
-		check: func(_ policyEnv, r *harness.Resource) []finding {
+		check: func(_ policyEnv, r *offline.Resource) []finding {
 			var out []finding
 			walk(resource.NewObjectProperty(r.Inputs), "", false, func(path string, v resource.PropertyValue, secret bool) {
 				s := v.StringValue()
@@ -347,9 +347,9 @@ var policies = []policy{
 	{
 		name:  "no-drop",
 		types: []string{anyType},
-		check: func(_ policyEnv, r *harness.Resource) []finding {
+		check: func(_ policyEnv, r *offline.Resource) []finding {
 			var out []finding
-			for _, s := range harness.Strings(resource.NewObjectProperty(r.Inputs)) {
+			for _, s := range offline.Strings(resource.NewObjectProperty(r.Inputs)) {
 				if regexp.MustCompile(`(?i)\bDROP\s+(DATABASE|TABLE|USER|ROLE|SCHEMA)`).MatchString(s) {
 					out = append(out, finding{"(sql)", "DROP statement"})
 				}
@@ -360,7 +360,7 @@ var policies = []policy{
 	{
 		name:  "standard-tags-and-labels",
 		types: []string{anyAWSType, "kubernetes:core/v1:*", "kubernetes:batch/v1:*"},
-		check: func(_ policyEnv, r *harness.Resource) []finding {
+		check: func(_ policyEnv, r *offline.Resource) []finding {
 			if !r.Custom || untaggable[r.Type] {
 				return nil
 			}
@@ -383,7 +383,7 @@ var policies = []policy{
 	{
 		name:  "ory-ha-in-prod",
 		types: []string{releaseType},
-		check: func(env policyEnv, r *harness.Resource) []finding {
+		check: func(env policyEnv, r *offline.Resource) []finding {
 			if !env.production {
 				return nil
 			}
@@ -405,7 +405,7 @@ var policies = []policy{
 	{
 		name:  "no-admin-iam",
 		types: []string{roleTy, policyTy},
-		check: func(_ policyEnv, r *harness.Resource) []finding {
+		check: func(_ policyEnv, r *offline.Resource) []finding {
 			var doc struct {
 				Statement []struct {
 					Effect   string
@@ -452,7 +452,7 @@ type ingressEntry struct {
 }
 
 // ingressOf lists the CIDR ingress of a standalone rule or of a group's inline rules.
-func ingressOf(r *harness.Resource) []ingressEntry {
+func ingressOf(r *offline.Resource) []ingressEntry {
 	if r.Type == ingressRuleTy {
 		var out []ingressEntry
 		for _, key := range []string{"cidrIpv4", "cidrIpv6"} {
@@ -479,7 +479,7 @@ func ingressOf(r *harness.Resource) []ingressEntry {
 	return out
 }
 
-func hasAttachedVolume(g *harness.Graph, inst *harness.Resource) bool {
+func hasAttachedVolume(g *offline.Graph, inst *offline.Resource) bool {
 	for _, a := range g.OfType(attachmentType) {
 		if text(prop(a, "instanceId")) == "i-"+shortHashOf(inst.Name) ||
 			strings.HasPrefix(a.Name, inst.Name+"-") {
@@ -489,10 +489,10 @@ func hasAttachedVolume(g *harness.Graph, inst *harness.Resource) bool {
 	return false
 }
 
-// shortHashOf mirrors the fake instance IDs of the harness.
-func shortHashOf(name string) string { return harness.FakeID(name) }
+// shortHashOf mirrors the fake instance IDs of the offline.
+func shortHashOf(name string) string { return offline.FakeID(name) }
 
-func checkOrySecret(r *harness.Resource) []finding {
+func checkOrySecret(r *offline.Resource) []finding {
 	data := prop(r, "stringData")
 	var out []finding
 	need := map[string][]string{
@@ -534,9 +534,9 @@ func walk(v resource.PropertyValue, path string, secret bool,
 	}
 }
 
-func envFor(t *testing.T, stack string, g *harness.Graph) policyEnv {
+func envFor(t *testing.T, stack string, g *offline.Graph) policyEnv {
 	t.Helper()
-	values, _, err := harness.StackConfig("..", stack)
+	values, _, err := offline.StackConfig("..", stack)
 	require.NoError(t, err)
 	return policyEnv{
 		graph:      g,
@@ -547,7 +547,7 @@ func envFor(t *testing.T, stack string, g *harness.Graph) policyEnv {
 
 // TestPolicies holds every rule over every stack file in the repository.
 func TestPolicies(t *testing.T) {
-	stacks, err := harness.StackFiles("..")
+	stacks, err := offline.StackFiles("..")
 	require.NoError(t, err)
 	require.Contains(t, stacks, "dev")
 	require.Contains(t, stacks, "prod")
@@ -567,7 +567,7 @@ func TestPolicyCoverage(t *testing.T) {
 	g := run(t, "dev", nil)
 	for _, p := range policies {
 		covered := false
-		for _, r := range append(g.Resources, &harness.Resource{Type: outputsType}) {
+		for _, r := range append(g.Resources, &offline.Resource{Type: outputsType}) {
 			covered = covered || p.covers(r.Type)
 		}
 		assert.True(t, covered, "rule %s inspects nothing", p.name)

@@ -77,6 +77,11 @@ type Cluster struct {
 	// NodeSecurityGroupID and LoadBalancerSecurityGroupID let other stacks' networks in.
 	NodeSecurityGroupID         pulumi.StringOutput `pulumi:"nodeSecurityGroupId"`
 	LoadBalancerSecurityGroupID pulumi.StringOutput `pulumi:"loadBalancerSecurityGroupId"`
+
+	// Ready lists the resources that finish the cluster: instances, store attachments and load
+	// balancer targets. Depend on these, not on the component: a dependency on a component
+	// covers only the children registered by the time it is resolved.
+	Ready []pulumi.Resource
 }
 
 // node is one planned node: its zone, subnet and fixed address.
@@ -184,13 +189,18 @@ func (b *clusterBuilder) build(c *Cluster) error {
 	if err != nil {
 		return err
 	}
-	instances, err := b.instances(sgs.node, params)
+	instances, volumes, err := b.instances(sgs.node, params)
 	if err != nil {
 		return err
 	}
-	if err := b.attachTargets(lb, instances); err != nil {
+	targets, err := b.attachTargets(lb, instances)
+	if err != nil {
 		return err
 	}
+	for _, inst := range instances {
+		c.Ready = append(c.Ready, inst)
+	}
+	c.Ready = append(append(c.Ready, volumes...), targets...)
 
 	dns := lb.DnsName
 	c.LoadBalancerDNSName = dns

@@ -84,18 +84,22 @@ func (b *clusterBuilder) listener(nlb *lb.LoadBalancer, port int) (*lb.TargetGro
 	return tg, nil
 }
 
-func (b *clusterBuilder) attachTargets(nlb *loadBalancer, instances []*ec2.Instance) error {
+func (b *clusterBuilder) attachTargets(nlb *loadBalancer,
+	instances []*ec2.Instance) ([]pulumi.Resource, error) {
+	var out []pulumi.Resource
 	for _, port := range []int{SQLPort, HTTPPort} {
 		for i, inst := range instances {
 			name := fmt.Sprintf("%s-%d-node-%d", b.name, port, i)
-			if _, err := lb.NewTargetGroupAttachment(b.ctx, name, &lb.TargetGroupAttachmentArgs{
+			a, err := lb.NewTargetGroupAttachment(b.ctx, name, &lb.TargetGroupAttachmentArgs{
 				TargetGroupArn: nlb.targetGroups[port].Arn,
 				TargetId:       inst.ID(),
 				Port:           pulumi.Int(port),
-			}, b.parent); err != nil {
-				return fmt.Errorf("attaching node %d to port %d: %w", i, port, err)
+			}, b.parent)
+			if err != nil {
+				return nil, fmt.Errorf("attaching node %d to port %d: %w", i, port, err)
 			}
+			out = append(out, a)
 		}
 	}
-	return nil
+	return out, nil
 }

@@ -84,21 +84,25 @@ func (b *clusterBuilder) parameter(suffix, path, kind string,
 	return p, nil
 }
 
-func (b *clusterBuilder) instances(sg *ec2.SecurityGroup, params []nodeParams) ([]*ec2.Instance, error) {
+// instances creates the nodes and returns them with their store volume attachments.
+func (b *clusterBuilder) instances(sg *ec2.SecurityGroup,
+	params []nodeParams) ([]*ec2.Instance, []pulumi.Resource, error) {
 	subnets := b.args.SubnetIDs.ToStringArrayOutput()
 	var out []*ec2.Instance
+	var attachments []pulumi.Resource
 	for i, n := range b.nodes {
-		inst, err := b.instance(n, sg, subnets.Index(pulumi.Int(n.subnet)), params[i])
+		inst, attachment, err := b.instance(n, sg, subnets.Index(pulumi.Int(n.subnet)), params[i])
 		if err != nil {
-			return nil, fmt.Errorf("node %d: %w", n.index, err)
+			return nil, nil, fmt.Errorf("node %d: %w", n.index, err)
 		}
 		out = append(out, inst)
+		attachments = append(attachments, attachment)
 	}
-	return out, nil
+	return out, attachments, nil
 }
 
 func (b *clusterBuilder) instance(n node, sg *ec2.SecurityGroup, subnetID pulumi.StringOutput,
-	params nodeParams) (*ec2.Instance, error) {
+	params nodeParams) (*ec2.Instance, *ec2.VolumeAttachment, error) {
 	name := fmt.Sprintf("%s-node-%d", b.name, n.index)
 
 	// The interface exists before the instance so that every node's address is fixed up front:
@@ -111,15 +115,15 @@ func (b *clusterBuilder) instance(n node, sg *ec2.SecurityGroup, subnetID pulumi
 		Tags:           b.tags(name),
 	}, b.parent)
 	if err != nil {
-		return nil, fmt.Errorf("creating network interface: %w", err)
+		return nil, nil, fmt.Errorf("creating network interface: %w", err)
 	}
 	volume, err := b.dataVolume(name, n.zone)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	profile, policy, err := b.instanceProfile(name, params.arns)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	userData := volume.ID().ApplyT(func(id pulumi.ID) (string, error) {
 		return RenderCloudInit(b.boot(n, string(id), params.names))
@@ -158,17 +162,18 @@ func (b *clusterBuilder) instance(n node, sg *ec2.SecurityGroup, subnetID pulumi
 		// roll nodes one at a time instead (see the README).
 		pulumi.IgnoreChanges([]string{"ami"}))
 	if err != nil {
-		return nil, fmt.Errorf("creating instance: %w", err)
+		return nil, nil, fmt.Errorf("creating instance: %w", err)
 	}
-	if _, err := ec2.NewVolumeAttachment(b.ctx, name+"-data", &ec2.VolumeAttachmentArgs{
+	attachment, err := ec2.NewVolumeAttachment(b.ctx, name+"-data", &ec2.VolumeAttachmentArgs{
 		DeviceName:                  pulumi.String(dataDevice),
 		VolumeId:                    volume.ID(),
 		InstanceId:                  inst.ID(),
 		StopInstanceBeforeDetaching: pulumi.Bool(true),
-	}, b.parent); err != nil {
-		return nil, fmt.Errorf("attaching data volume: %w", err)
+	}, b.parent)
+	if err != nil {
+		return nil, nil, fmt.Errorf("attaching data volume: %w", err)
 	}
-	return inst, nil
+	return inst, attachment, nil
 }
 
 func (b *clusterBuilder) boot(n node, volumeID string, params CertParams) NodeBoot {

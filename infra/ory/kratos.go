@@ -72,6 +72,9 @@ type KratosSettings struct {
 	// to true: the check needs internet access, which the local stack does not have. Production
 	// stacks with egress should turn it on.
 	HaveIBeenPwned bool
+	// Hasher selects the password hashing algorithm and its cost (hashers.*, keys
+	// kratos.hasher.*). Optional; default bcrypt at cost 12. See KratosHasher.
+	Hasher KratosHasher
 	// DefaultSecrets sign and encrypt flows and tokens (secrets.default, key
 	// kratos.secrets.default). Required: at least one entry of at least 32 characters; the first
 	// signs, later ones only verify, for rotation.
@@ -110,6 +113,7 @@ func (s KratosSettings) withDefaults() KratosSettings {
 	s.AdminPort = orDefault(s.AdminPort, DefaultKratosAdminPort)
 	s.LogLevel = orDefault(s.LogLevel, DefaultLogLevel)
 	s.LogFormat = orDefault(s.LogFormat, DefaultLogFormat)
+	s.Hasher = s.Hasher.withDefaults()
 	return s
 }
 
@@ -130,6 +134,8 @@ func (s KratosSettings) Validate() error {
 	for i, u := range s.AllowedReturnURLs {
 		checkHTTPURL(&f, fmt.Sprintf("kratos.allowed_return_urls[%d]", i), u, true)
 	}
+
+	s.Hasher.validate(&f, s.Dev)
 
 	checkSecrets(&f, "kratos.secrets.default", s.DefaultSecrets, MinKratosSecretLength, 0)
 	checkSecrets(&f, "kratos.secrets.cookie", s.CookieSecrets, MinKratosSecretLength, 0)
@@ -157,6 +163,7 @@ type kratosConfig struct {
 	Serve       kratosServe       `json:"serve"`
 	SelfService kratosSelfService `json:"selfservice"`
 	Identity    kratosIdentity    `json:"identity"`
+	Hashers     kratosHashers     `json:"hashers"`
 	Secrets     kratosSecrets     `json:"secrets"`
 	Ciphers     kratosCiphers     `json:"ciphers"`
 	Courier     *kratosCourier    `json:"courier,omitempty"`
@@ -265,6 +272,7 @@ func KratosConfig(s KratosSettings) (map[string]any, error) {
 				Recovery:     enabled{Enabled: mail},
 			},
 		},
+		Hashers: s.Hasher.render(),
 		Identity: kratosIdentity{
 			DefaultSchemaID: KratosSchemaID,
 			Schemas:         []kratosSchema{{ID: KratosSchemaID, URL: IdentitySchemaURL()}},

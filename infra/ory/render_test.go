@@ -91,6 +91,14 @@ func TestRender_Golden(t *testing.T) {
 				return ory.RenderKratos(s)
 			},
 		},
+		{
+			name: "kratos-argon2",
+			render: func() ([]byte, error) {
+				s := kratosSettings()
+				s.Hasher = ory.KratosHasher{Algorithm: ory.HasherArgon2}
+				return ory.RenderKratos(s)
+			},
+		},
 		{name: "keto", render: func() ([]byte, error) { return ory.RenderKeto(ketoSettings()) }},
 		{
 			name: "keto-custom-namespaces",

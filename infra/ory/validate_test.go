@@ -166,6 +166,67 @@ func TestKratosSettings_Validate(t *testing.T) {
 			wantErr: []string{"kratos.dev: must be false when kratos.production is true"},
 		},
 		{
+			name:    "unknown hasher",
+			mutate:  func(s *ory.KratosSettings) { s.Hasher.Algorithm = "scrypt" },
+			wantErr: []string{`kratos.hasher.algorithm: got "scrypt"; want one of bcrypt, argon2`},
+		},
+		{
+			name:   "bcrypt cost above the default",
+			mutate: func(s *ory.KratosSettings) { s.Hasher.BcryptCost = 13 },
+		},
+		{
+			name:   "bcrypt cost 10 in development mode",
+			mutate: func(s *ory.KratosSettings) { s.Production, s.Dev, s.Hasher.BcryptCost = false, true, 10 },
+		},
+		{
+			name:    "bcrypt cost 10 outside development mode",
+			mutate:  func(s *ory.KratosSettings) { s.Hasher.BcryptCost = 10 },
+			wantErr: []string{"kratos.hasher.bcrypt_cost: got 10; want 12 to 31; Kratos raises"},
+		},
+		{
+			name:    "bcrypt cost below OWASP in development mode",
+			mutate:  func(s *ory.KratosSettings) { s.Production, s.Dev, s.Hasher.BcryptCost = false, true, 9 },
+			wantErr: []string{"kratos.hasher.bcrypt_cost: got 9; want 10 to 31"},
+		},
+		{
+			name:    "bcrypt cost above bcrypt's maximum",
+			mutate:  func(s *ory.KratosSettings) { s.Hasher.BcryptCost = 32 },
+			wantErr: []string{"kratos.hasher.bcrypt_cost: got 32; want 12 to 31"},
+		},
+		{
+			name:   "argon2 defaults",
+			mutate: func(s *ory.KratosSettings) { s.Hasher.Algorithm = ory.HasherArgon2 },
+		},
+		{
+			name: "argon2 46 MiB with one pass",
+			mutate: func(s *ory.KratosSettings) {
+				s.Hasher = ory.KratosHasher{Algorithm: ory.HasherArgon2, Argon2MemoryMiB: 46,
+					Argon2Iterations: 1}
+			},
+		},
+		{
+			name: "argon2 below OWASP",
+			mutate: func(s *ory.KratosSettings) {
+				s.Hasher = ory.KratosHasher{Algorithm: ory.HasherArgon2, Argon2MemoryMiB: 19,
+					Argon2Iterations: 1}
+			},
+			wantErr: []string{"kratos.hasher.argon2_memory_mib: 19 MiB with 1 iterations is below"},
+		},
+		{
+			name: "argon2 memory too large",
+			mutate: func(s *ory.KratosSettings) {
+				s.Hasher = ory.KratosHasher{Algorithm: ory.HasherArgon2, Argon2MemoryMiB: 4096}
+			},
+			wantErr: []string{"kratos.hasher.argon2_memory_mib: got 4096; want 1 to 1024 MiB"},
+		},
+		{
+			name: "argon2 too many lanes",
+			mutate: func(s *ory.KratosSettings) {
+				s.Hasher = ory.KratosHasher{Algorithm: ory.HasherArgon2, Argon2Parallelism: 256}
+			},
+			wantErr: []string{"kratos.hasher.argon2_parallelism: got 256; want 1 to 255"},
+		},
+		{
 			name:    "same ports",
 			mutate:  func(s *ory.KratosSettings) { s.AdminPort = 4433 },
 			wantErr: []string{"kratos.public_port: port 4433 is also used by kratos.admin_port"},

@@ -34,6 +34,8 @@ type Peering struct {
 
 	// ConnectionID is the peering connection's ID.
 	ConnectionID pulumi.StringOutput `pulumi:"connectionId"`
+	// Ready lists the connection and its routes, for resources that need the path to exist.
+	Ready []pulumi.Resource
 }
 
 // NewPeering builds the connection and its routes.
@@ -76,16 +78,19 @@ func NewPeering(ctx *pulumi.Context, name string, args *PeeringArgs,
 		{"requester", args.Requester, args.Accepter.Cidr},
 		{"accepter", args.Accepter, args.Requester.Cidr},
 	}
+	p.Ready = append(p.Ready, conn)
 	for _, r := range routes {
 		for i, table := range r.side.RouteTableIDs {
 			routeName := fmt.Sprintf("%s-%s-%d", name, r.label, i)
-			if _, err := ec2.NewRoute(ctx, routeName, &ec2.RouteArgs{
+			route, err := ec2.NewRoute(ctx, routeName, &ec2.RouteArgs{
 				RouteTableId:           table,
 				DestinationCidrBlock:   pulumi.String(r.to),
 				VpcPeeringConnectionId: conn.ID(),
-			}, parent); err != nil {
+			}, parent)
+			if err != nil {
 				return nil, fmt.Errorf("peering %s: routing %s: %w", name, routeName, err)
 			}
+			p.Ready = append(p.Ready, route)
 		}
 	}
 	p.ConnectionID = conn.ID().ToStringOutput()

@@ -1,7 +1,7 @@
-// Package harness runs the Pulumi program under mocks and records the resource graph it builds:
+// Package offline runs the Pulumi program under mocks and records the resource graph it builds:
 // every resource with its type, name, parent, dependencies, options and inputs, and the stack
 // outputs. Tests assert over that graph instead of over a live cloud.
-package harness
+package offline
 
 import (
 	"crypto/sha256"
@@ -16,6 +16,7 @@ import (
 
 	"github.com/pulumi/pulumi/sdk/v3/go/common/resource"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+	pulumirpc "github.com/pulumi/pulumi/sdk/v3/proto/go"
 	"sigs.k8s.io/yaml"
 
 	"github.com/ory-identity-layer/identity/infra"
@@ -45,6 +46,8 @@ type Graph struct {
 	Resources []*Resource
 	// Outputs are the stack outputs, as property values so that secrecy is visible.
 	Outputs resource.PropertyMap
+
+	index map[string]*Resource
 }
 
 // OfType returns the resources of one type token, in registration order.
@@ -193,7 +196,7 @@ func (m *mocks) NewResource(args pulumi.MockResourceArgs) (string, resource.Prop
 	}
 	if rpc := args.RegisterRPC; rpc != nil {
 		r.Parent = rpc.GetParent()
-		r.Dependencies = append([]string(nil), rpc.GetDependencies()...)
+		r.Dependencies = dependencies(rpc.GetDependencies(), rpc.GetPropertyDependencies(), args.Inputs)
 		r.RetainOnDelete = rpc.GetRetainOnDelete()
 		r.DeleteFirst = rpc.GetDeleteBeforeReplace()
 		r.IgnoreChanges = rpc.GetIgnoreChanges()
@@ -296,4 +299,44 @@ func StackFiles(dir string) ([]string, error) {
 	}
 	sort.Strings(stacks)
 	return stacks, nil
+}
+
+// dependencies merges what a resource waits for: declared dependencies, per-property
+// dependencies, and resources its inputs refer to (a remote component such as a pulumi-eks node
+// group receives its cluster as a reference and waits for it).
+func dependencies(declared []string, perProperty map[string]*pulumirpc.RegisterResourceRequest_PropertyDependencies,
+	inputs resource.PropertyMap) []string {
+	seen := map[string]bool{}
+	for _, d := range declared {
+		seen[d] = true
+	}
+	for _, deps := range perProperty {
+		for _, d := range deps.GetUrns() {
+			seen[d] = true
+		}
+	}
+	var refs func(v resource.PropertyValue)
+	refs = func(v resource.PropertyValue) {
+		switch {
+		case v.IsResourceReference():
+			seen[string(v.ResourceReferenceValue().URN)] = true
+		case v.IsSecret():
+			refs(v.SecretValue().Element)
+		case v.IsArray():
+			for _, e := range v.ArrayValue() {
+				refs(e)
+			}
+		case v.IsObject():
+			for _, e := range v.ObjectValue() {
+				refs(e)
+			}
+		}
+	}
+	refs(resource.NewObjectProperty(inputs))
+	out := make([]string, 0, len(seen))
+	for d := range seen {
+		out = append(out, d)
+	}
+	sort.Strings(out)
+	return out
 }
