@@ -37,7 +37,8 @@ var placeholderSecret = strings.Repeat("p", 32)
 
 // oryNamespace creates the namespace with the restricted Pod Security Standard enforced.
 func oryNamespace(ctx *pulumi.Context, cfg *stacks.Config,
-	k8s pulumi.ResourceOption) (*corev1.Namespace, error) {
+	k8s pulumi.ResourceOption,
+) (*corev1.Namespace, error) {
 	labels := k8sLabels(cfg)
 	labels["pod-security.kubernetes.io/enforce"] = "baseline"
 	labels["pod-security.kubernetes.io/warn"] = "restricted"
@@ -83,7 +84,8 @@ func oryDSN(cfg *stacks.Config, host, database, user, password string) ory.DSN {
 
 // dsnOutput renders a DSN once the host and password are known. It is secret.
 func dsnOutput(cfg *stacks.Config, host pulumi.StringOutput, database, user string,
-	password pulumi.StringOutput) pulumi.StringOutput {
+	password pulumi.StringOutput,
+) pulumi.StringOutput {
 	return pulumi.All(host, password).ApplyT(func(v []any) (string, error) {
 		return oryDSN(cfg, v[0].(string), database, user, v[1].(string)).URL()
 	}).(pulumi.StringOutput)
@@ -92,7 +94,8 @@ func dsnOutput(cfg *stacks.Config, host pulumi.StringOutput, database, user stri
 // orySecret returns the secret from config, or generates one that Pulumi keeps in state, so a
 // later `pulumi up` never rotates it by accident.
 func orySecret(ctx *pulumi.Context, name string, given stacks.Secret,
-	length int) (pulumi.StringOutput, error) {
+	length int,
+) (pulumi.StringOutput, error) {
 	if given.IsSet() {
 		return pulumi.ToSecret(pulumi.String(given.Reveal())).(pulumi.StringOutput), nil
 	}
@@ -175,7 +178,8 @@ func oryServices(ctx *pulumi.Context, cfg *stacks.Config, in oryInputs) ([]deplo
 			ImageTag: o.HydraImageTag,
 			Values: deploy.HydraValues(hydraCfg, w, deploy.Exposure{
 				PublicPort: hydraPublicPort, PrivatePort: hydraAdminPort,
-				Public: public[stacks.ServiceHydraPublic]}),
+				Public: public[stacks.ServiceHydraPublic],
+			}),
 			SecretData: pulumi.StringMap{
 				"dsn":           dsn("hydra"),
 				"secretsSystem": secrets["hydra-system-secret"],
@@ -189,7 +193,8 @@ func oryServices(ctx *pulumi.Context, cfg *stacks.Config, in oryInputs) ([]deplo
 				map[string]string{kratosSchemaFile: string(ory.IdentitySchema())},
 				o.SMTPURI.IsSet(), w, deploy.Exposure{
 					PublicPort: kratosPublicPort, PrivatePort: kratosAdminPort,
-					Public: public[stacks.ServiceKratosPublic]}),
+					Public: public[stacks.ServiceKratosPublic],
+				}),
 			SecretData: kratosSecret,
 		},
 		{
@@ -197,7 +202,8 @@ func oryServices(ctx *pulumi.Context, cfg *stacks.Config, in oryInputs) ([]deplo
 			ImageTag: o.KetoImageTag,
 			Values: deploy.KetoValues(ketoCfg, w, deploy.Exposure{
 				PublicPort: ketoReadPort, PrivatePort: ketoWritePort,
-				Public: public[stacks.ServiceKetoRead]}),
+				Public: public[stacks.ServiceKetoRead],
+			}),
 			SecretData: pulumi.StringMap{"dsn": dsn("keto")},
 		},
 	}, nil
@@ -282,7 +288,8 @@ func ketoConfig(cfg *stacks.Config) (map[string]any, error) {
 // newOry creates the namespace, the CA Secret, the databases and roles, and the releases, in
 // that order. This is the point where the CockroachDB and EKS branches of the graph meet.
 func newOry(ctx *pulumi.Context, cfg *stacks.Config, crdb *cockroach.Cluster,
-	cluster *ekscomp.Cluster, link *peering.Peering) (*deploy.Releases, error) {
+	cluster *ekscomp.Cluster, link *peering.Peering,
+) (*deploy.Releases, error) {
 	k8s := pulumi.Provider(cluster.Provider)
 	ns, err := oryNamespace(ctx, cfg, k8s)
 	if err != nil {

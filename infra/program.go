@@ -87,10 +87,14 @@ func Deploy(ctx *pulumi.Context) (*Deployment, error) {
 	}
 
 	link, err := peering.NewPeering(ctx, "eks-to-crdb", &peering.PeeringArgs{
-		Requester: peering.Side{VpcID: eksNet.VpcID, Cidr: eksNet.Cidr,
-			RouteTableIDs: eksNet.PrivateRouteTableIDs},
-		Accepter: peering.Side{VpcID: crdbNet.VpcID, Cidr: crdbNet.Cidr,
-			RouteTableIDs: crdbNet.PrivateRouteTableIDs},
+		Requester: peering.Side{
+			VpcID: eksNet.VpcID, Cidr: eksNet.Cidr,
+			RouteTableIDs: eksNet.PrivateRouteTableIDs,
+		},
+		Accepter: peering.Side{
+			VpcID: crdbNet.VpcID, Cidr: crdbNet.Cidr,
+			RouteTableIDs: crdbNet.PrivateRouteTableIDs,
+		},
 		Tags: cfg.Tags(),
 	})
 	if err != nil {
@@ -110,7 +114,8 @@ func Deploy(ctx *pulumi.Context) (*Deployment, error) {
 }
 
 func newCockroach(ctx *pulumi.Context, cfg *stacks.Config,
-	net *network.Network) (*cockroach.Cluster, error) {
+	net *network.Network,
+) (*cockroach.Cluster, error) {
 	c := cfg.Cockroach
 	ami := ssm.LookupParameterOutput(ctx, ssm.LookupParameterOutputArgs{
 		Name: pulumi.String(c.AmiParameter),
@@ -195,12 +200,12 @@ func (d *Deployment) addOry(cfg *stacks.Config, releases *deploy.Releases) {
 		output, env string
 		value       string
 	}{
-		{OutHydraAdmin, "HYDRA_ADMIN_URL", (clusterURL("hydra-admin", hydraAdminPort))},
-		{OutHydraPublic, "HYDRA_PUBLIC_URL", (strings.TrimSuffix(cfg.Ory.HydraIssuerURL, "/"))},
-		{OutKratosAdmin, "KRATOS_ADMIN_URL", (clusterURL("kratos-admin", kratosAdminPort))},
-		{OutKratosPublic, "KRATOS_PUBLIC_URL", (strings.TrimSuffix(cfg.Ory.KratosPublicURL, "/"))},
-		{OutKetoRead, "KETO_READ_REMOTE", (clusterURL("keto-read", ketoReadPort))},
-		{OutKetoWrite, "KETO_WRITE_REMOTE", (clusterURL("keto-write", ketoWritePort))},
+		{OutHydraAdmin, "HYDRA_ADMIN_URL", clusterURL("hydra-admin", hydraAdminPort)},
+		{OutHydraPublic, "HYDRA_PUBLIC_URL", strings.TrimSuffix(cfg.Ory.HydraIssuerURL, "/")},
+		{OutKratosAdmin, "KRATOS_ADMIN_URL", clusterURL("kratos-admin", kratosAdminPort)},
+		{OutKratosPublic, "KRATOS_PUBLIC_URL", strings.TrimSuffix(cfg.Ory.KratosPublicURL, "/")},
+		{OutKetoRead, "KETO_READ_REMOTE", clusterURL("keto-read", ketoReadPort)},
+		{OutKetoWrite, "KETO_WRITE_REMOTE", clusterURL("keto-write", ketoWritePort)},
 	}
 	var env strings.Builder
 	for _, u := range urls {

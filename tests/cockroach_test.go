@@ -193,8 +193,10 @@ func TestNoWorldOpenIngress(t *testing.T) {
 func TestSecretOutputsAreSecret(t *testing.T) {
 	g := run(t, "dev", nil)
 	secret := []string{infra.OutCockroachConnection, infra.OutCockroachRootKey}
-	plain := []string{infra.OutCockroachLoadBalancer, infra.OutCockroachConsole,
-		infra.OutCockroachNodeIPs, infra.OutCockroachCACert}
+	plain := []string{
+		infra.OutCockroachLoadBalancer, infra.OutCockroachConsole,
+		infra.OutCockroachNodeIPs, infra.OutCockroachCACert,
+	}
 	for _, name := range secret {
 		v, ok := g.Outputs[resource.PropertyKey(name)]
 		require.True(t, ok, "output %s is missing", name)

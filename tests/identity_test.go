@@ -295,8 +295,10 @@ func TestEveryOutputIsPresent(t *testing.T) {
 			assert.Equal(t, secret[name], v.IsSecret(), "secrecy of %s", name)
 		}
 		env := plain(g.Outputs[resource.PropertyKey(infra.OutOryEnv)]).(string)
-		for _, key := range []string{"HYDRA_ADMIN_URL=", "HYDRA_PUBLIC_URL=", "KRATOS_ADMIN_URL=",
-			"KRATOS_PUBLIC_URL=", "KETO_READ_REMOTE=", "KETO_WRITE_REMOTE="} {
+		for _, key := range []string{
+			"HYDRA_ADMIN_URL=", "HYDRA_PUBLIC_URL=", "KRATOS_ADMIN_URL=",
+			"KRATOS_PUBLIC_URL=", "KETO_READ_REMOTE=", "KETO_WRITE_REMOTE=",
+		} {
 			assert.Contains(t, env, key)
 		}
 	}

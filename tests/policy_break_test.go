@@ -68,10 +68,10 @@ func first(t *testing.T, g *offline.Graph, token string, match func(*offline.Res
 }
 
 var (
-	str_ = resource.NewStringProperty
-	num  = resource.NewNumberProperty
-	yes  = resource.NewBoolProperty(true)
-	no   = resource.NewBoolProperty(false)
+	strProp = resource.NewStringProperty
+	num     = resource.NewNumberProperty
+	yes     = resource.NewBoolProperty(true)
+	no      = resource.NewBoolProperty(false)
 )
 
 // TestEachPolicyCatchesItsBreakage feeds every rule a deliberately broken graph and requires a
@@ -89,19 +89,19 @@ func TestEachPolicyCatchesItsBreakage(t *testing.T) {
 	}{
 		{"no-world-ingress", false, func(g *offline.Graph) *offline.Graph {
 			r := first(t, g, ingressRuleTy, func(r *offline.Resource) bool { return str(r, "cidrIpv4") != "" })
-			r = set(set(r, str_("0.0.0.0/0"), "cidrIpv4"), num(26257), "fromPort")
+			r = set(set(r, strProp("0.0.0.0/0"), "cidrIpv4"), num(26257), "fromPort")
 			return replace(g, set(r, num(26257), "toPort"))
 		}, "cidrIpv4"},
 		{"no-world-ingress", false, func(g *offline.Graph) *offline.Graph {
 			r := first(t, g, "aws:ec2/securityGroup:SecurityGroup", isNodes)
 			rule := resource.NewObjectProperty(resource.PropertyMap{
 				"fromPort": num(0), "toPort": num(65535),
-				"cidrBlocks": resource.NewArrayProperty([]resource.PropertyValue{str_("0.0.0.0/0")}),
+				"cidrBlocks": resource.NewArrayProperty([]resource.PropertyValue{strProp("0.0.0.0/0")}),
 			})
 			return replace(g, set(r, resource.NewArrayProperty([]resource.PropertyValue{rule}), "ingress"))
 		}, "ingress[0].cidrBlocks"},
 		{"imdsv2-required", false, func(g *offline.Graph) *offline.Graph {
-			return replace(g, set(first(t, g, instanceType, nil), str_("optional"), "metadataOptions", "httpTokens"))
+			return replace(g, set(first(t, g, instanceType, nil), strProp("optional"), "metadataOptions", "httpTokens"))
 		}, "metadataOptions.httpTokens"},
 		{"ebs-encrypted", false, func(g *offline.Graph) *offline.Graph {
 			return replace(g, set(first(t, g, volumeType, nil), no, "encrypted"))
@@ -115,31 +115,31 @@ func TestEachPolicyCatchesItsBreakage(t *testing.T) {
 			return replace(g, &v)
 		}, "retainOnDelete"},
 		{"store-volume-survives-instance", false, func(g *offline.Graph) *offline.Graph {
-			dev := resource.NewObjectProperty(resource.PropertyMap{"deviceName": str_("/dev/sdf"), "encrypted": yes})
+			dev := resource.NewObjectProperty(resource.PropertyMap{"deviceName": strProp("/dev/sdf"), "encrypted": yes})
 			return replace(g, set(first(t, g, instanceType, nil),
 				resource.NewArrayProperty([]resource.PropertyValue{dev}), "ebsBlockDevices"))
 		}, "ebsBlockDevices"},
 		{"cockroach-secure-mode", false, func(g *offline.Graph) *offline.Graph {
 			r := first(t, g, instanceType, nil)
 			ud := strings.ReplaceAll(str(r, "userData"), "--certs-dir=/etc/cockroach/certs", "--insecure")
-			return replace(g, set(r, str_(ud), "userData"))
+			return replace(g, set(r, strProp(ud), "userData"))
 		}, "userData"},
 		{"ory-dsn-verify-full", false, func(g *offline.Graph) *offline.Graph {
 			r := first(t, g, secretType, func(r *offline.Resource) bool { return r.Name == "ory-hydra" })
-			return replace(g, set(r, resource.MakeSecret(str_("cockroach://hydra:pw@db:26257/hydra?sslmode=disable")),
+			return replace(g, set(r, resource.MakeSecret(strProp("cockroach://hydra:pw@db:26257/hydra?sslmode=disable")),
 				"stringData", "dsn"))
 		}, "(dsn)"},
 		{"cockroach-nlb-internal", false, func(g *offline.Graph) *offline.Graph {
 			return replace(g, set(first(t, g, nlbType, nil), no, "internal"))
 		}, "internal"},
 		{"cockroach-health-check", false, func(g *offline.Graph) *offline.Graph {
-			return replace(g, set(first(t, g, targetGroup, nil), str_("/"), "healthCheck", "path"))
+			return replace(g, set(first(t, g, targetGroup, nil), strProp("/"), "healthCheck", "path"))
 		}, "healthCheck.path"},
 		{"pinned-versions", false, func(g *offline.Graph) *offline.Graph {
-			return replace(g, set(release(t, g, "kratos"), str_("latest"), "values", "image", "tag"))
+			return replace(g, set(release(t, g, "kratos"), strProp("latest"), "values", "image", "tag"))
 		}, "values.image.tag"},
 		{"pinned-versions", false, func(g *offline.Graph) *offline.Graph {
-			return replace(g, set(release(t, g, "keto"), str_(""), "version"))
+			return replace(g, set(release(t, g, "keto"), strProp(""), "version"))
 		}, "version"},
 		{"no-dev-mode", false, func(g *offline.Graph) *offline.Graph {
 			return replace(g, set(release(t, g, "hydra"), yes, "values", "hydra", "dev"))
@@ -149,29 +149,29 @@ func TestEachPolicyCatchesItsBreakage(t *testing.T) {
 		}, "values.secret.enabled"},
 		{"ory-secrets-explicit", false, func(g *offline.Graph) *offline.Graph {
 			r := first(t, g, secretType, func(r *offline.Resource) bool { return r.Name == "ory-kratos" })
-			return replace(g, set(r, resource.MakeSecret(str_(strings.Repeat("c", 31))), "stringData", "secretsCipher"))
+			return replace(g, set(r, resource.MakeSecret(strProp(strings.Repeat("c", 31))), "stringData", "secretsCipher"))
 		}, "stringData.secretsCipher"},
 		{"admin-apis-private", false, func(g *offline.Graph) *offline.Graph {
-			return replace(g, set(release(t, g, "hydra"), str_("LoadBalancer"), "values", "service", "admin", "type"))
+			return replace(g, set(release(t, g, "hydra"), strProp("LoadBalancer"), "values", "service", "admin", "type"))
 		}, "values.service.admin.type"},
 		{"admin-apis-private", false, func(g *offline.Graph) *offline.Graph {
-			return replace(g, set(release(t, g, "keto"), str_("NodePort"), "values", "service", "write", "type"))
+			return replace(g, set(release(t, g, "keto"), strProp("NodePort"), "values", "service", "write", "type"))
 		}, "values.service.write.type"},
 		{"sensitive-values-secret", false, func(g *offline.Graph) *offline.Graph {
 			r := first(t, g, secretType, func(r *offline.Resource) bool { return r.Name == "ory-keto" })
 			plainData := resource.NewObjectProperty(resource.PropertyMap{
-				"dsn": str_("cockroach://keto:hunter2@db:26257/keto?sslmode=verify-full"),
+				"dsn": strProp("cockroach://keto:hunter2@db:26257/keto?sslmode=verify-full"),
 			})
 			return replace(g, set(r, plainData, "stringData"))
 		}, "stringData.dsn"},
 		{"sensitive-values-secret", false, func(g *offline.Graph) *offline.Graph {
 			c := &offline.Graph{Resources: g.Resources, Outputs: g.Outputs.Copy()}
-			c.Outputs["kubeconfig"] = str_(`{"apiVersion":"v1"}`)
+			c.Outputs["kubeconfig"] = strProp(`{"apiVersion":"v1"}`)
 			return c
 		}, "kubeconfig"},
 		{"no-drop", false, func(g *offline.Graph) *offline.Graph {
 			r := first(t, g, secretType, func(r *offline.Resource) bool { return r.Name == "ory-db-sql" })
-			return replace(g, set(r, resource.MakeSecret(str_("DROP DATABASE hydra;")), "stringData", "bootstrap.sql"))
+			return replace(g, set(r, resource.MakeSecret(strProp("DROP DATABASE hydra;")), "stringData", "bootstrap.sql"))
 		}, "(sql)"},
 		{"standard-tags-and-labels", false, func(g *offline.Graph) *offline.Graph {
 			r := first(t, g, volumeType, nil)
@@ -195,8 +195,9 @@ func TestEachPolicyCatchesItsBreakage(t *testing.T) {
 		}, "values.deployment.topologySpreadConstraints"},
 		{"no-admin-iam", false, func(g *offline.Graph) *offline.Graph {
 			r := first(t, g, roleTy, nil)
-			return replace(g, set(r, str_(`{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"*","Resource":"*"}]}`),
-				"policy"))
+			admin := `{"Version":"2012-10-17",` +
+				`"Statement":[{"Effect":"Allow","Action":"*","Resource":"*"}]}`
+			return replace(g, set(r, strProp(admin), "policy"))
 		}, "policy.Statement[0]"},
 	}
 	for _, tc := range cases {

@@ -69,8 +69,10 @@ func (p policy) covers(token string) bool {
 // evaluate runs every policy over every resource it covers, and over the outputs.
 func evaluate(policies []policy, env policyEnv) []violation {
 	resources := append([]*offline.Resource(nil), env.graph.Resources...)
-	resources = append(resources, &offline.Resource{Type: outputsType, Name: "outputs",
-		Inputs: env.graph.Outputs})
+	resources = append(resources, &offline.Resource{
+		Type: outputsType, Name: "outputs",
+		Inputs: env.graph.Outputs,
+	})
 	var out []violation
 	for _, p := range policies {
 		for _, r := range resources {
@@ -457,8 +459,10 @@ func ingressOf(r *offline.Resource) []ingressEntry {
 		var out []ingressEntry
 		for _, key := range []string{"cidrIpv4", "cidrIpv6"} {
 			if c := text(prop(r, key)); c != "" {
-				out = append(out, ingressEntry{key, c, prop(r, "fromPort").NumberValue(),
-					prop(r, "toPort").NumberValue()})
+				out = append(out, ingressEntry{
+					key, c, prop(r, "fromPort").NumberValue(),
+					prop(r, "toPort").NumberValue(),
+				})
 			}
 		}
 		return out
@@ -469,8 +473,10 @@ func ingressOf(r *offline.Resource) []ingressEntry {
 			for _, key := range []string{"cidrBlocks", "ipv6CidrBlocks"} {
 				if blocks := at(rule, key); blocks.IsArray() {
 					for _, b := range blocks.ArrayValue() {
-						out = append(out, ingressEntry{fmt.Sprintf("ingress[%d].%s", i, key), text(b),
-							at(rule, "fromPort").NumberValue(), at(rule, "toPort").NumberValue()})
+						out = append(out, ingressEntry{
+							fmt.Sprintf("ingress[%d].%s", i, key), text(b),
+							at(rule, "fromPort").NumberValue(), at(rule, "toPort").NumberValue(),
+						})
 					}
 				}
 			}
@@ -513,7 +519,8 @@ func checkOrySecret(r *offline.Resource) []finding {
 
 // walk visits every string below v with its dotted path, telling whether a secret encloses it.
 func walk(v resource.PropertyValue, path string, secret bool,
-	visit func(path string, v resource.PropertyValue, secret bool)) {
+	visit func(path string, v resource.PropertyValue, secret bool),
+) {
 	switch {
 	case v.IsSecret():
 		walk(v.SecretValue().Element, path, true, visit)

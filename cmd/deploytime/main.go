@@ -49,9 +49,11 @@ func report(w io.Writer, stack string, chain []offline.Step) error {
 	if len(chain) > 0 {
 		total = chain[len(chain)-1].Finishes
 	}
-	_, err := fmt.Fprintf(w, "\nstack %s: a fresh `pulumi up` takes about %s on its critical path\n",
-		stack, minutes(total))
-	return err
+	if _, err := fmt.Fprintf(w, "\nstack %s: a fresh `pulumi up` takes about %s on its critical path\n",
+		stack, minutes(total)); err != nil {
+		return fmt.Errorf("writing report: %w", err)
+	}
+	return nil
 }
 
 func minutes(d time.Duration) string {

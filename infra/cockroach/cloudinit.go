@@ -135,8 +135,10 @@ func RenderCloudInit(b NodeBoot) (string, error) {
 	if b.Index == 0 {
 		files = append(files,
 			struct{ tmpl, path, mode string }{"init.sh", "/usr/local/sbin/cockroach-init", "0755"},
-			struct{ tmpl, path, mode string }{"cockroach-init.service",
-				"/etc/systemd/system/cockroach-init.service", "0644"})
+			struct{ tmpl, path, mode string }{
+				"cockroach-init.service",
+				"/etc/systemd/system/cockroach-init.service", "0644",
+			})
 		units = append(units, "cockroach-init")
 	}
 	cfg := cloudConfig{}

@@ -94,7 +94,8 @@ type node struct {
 
 // NewCluster builds the cluster.
 func NewCluster(ctx *pulumi.Context, name string, args *ClusterArgs,
-	opts ...pulumi.ResourceOption) (*Cluster, error) {
+	opts ...pulumi.ResourceOption,
+) (*Cluster, error) {
 	nodes, err := planNodes(args)
 	if err != nil {
 		return nil, fmt.Errorf("cockroach cluster %s: %w", name, err)

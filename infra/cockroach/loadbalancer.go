@@ -85,7 +85,8 @@ func (b *clusterBuilder) listener(nlb *lb.LoadBalancer, port int) (*lb.TargetGro
 }
 
 func (b *clusterBuilder) attachTargets(nlb *loadBalancer,
-	instances []*ec2.Instance) ([]pulumi.Resource, error) {
+	instances []*ec2.Instance,
+) ([]pulumi.Resource, error) {
 	var out []pulumi.Resource
 	for _, port := range []int{SQLPort, HTTPPort} {
 		for i, inst := range instances {

@@ -69,7 +69,8 @@ func (b *clusterBuilder) parameters(p *pki) ([]nodeParams, error) {
 }
 
 func (b *clusterBuilder) parameter(suffix, path, kind string,
-	value pulumi.StringOutput) (*ssm.Parameter, error) {
+	value pulumi.StringOutput,
+) (*ssm.Parameter, error) {
 	name := b.name + "-" + suffix
 	p, err := ssm.NewParameter(b.ctx, name, &ssm.ParameterArgs{
 		Name:  pulumi.String(path),
@@ -86,7 +87,8 @@ func (b *clusterBuilder) parameter(suffix, path, kind string,
 
 // instances creates the nodes and returns them with their store volume attachments.
 func (b *clusterBuilder) instances(sg *ec2.SecurityGroup,
-	params []nodeParams) ([]*ec2.Instance, []pulumi.Resource, error) {
+	params []nodeParams,
+) ([]*ec2.Instance, []pulumi.Resource, error) {
 	subnets := b.args.SubnetIDs.ToStringArrayOutput()
 	var out []*ec2.Instance
 	var attachments []pulumi.Resource
@@ -102,7 +104,8 @@ func (b *clusterBuilder) instances(sg *ec2.SecurityGroup,
 }
 
 func (b *clusterBuilder) instance(n node, sg *ec2.SecurityGroup, subnetID pulumi.StringOutput,
-	params nodeParams) (*ec2.Instance, *ec2.VolumeAttachment, error) {
+	params nodeParams,
+) (*ec2.Instance, *ec2.VolumeAttachment, error) {
 	name := fmt.Sprintf("%s-node-%d", b.name, n.index)
 
 	// The interface exists before the instance so that every node's address is fixed up front:
@@ -240,7 +243,8 @@ type policyStatement struct {
 // instanceProfile gives one node a role of its own: Session Manager, and read access to its own
 // certificate parameters only.
 func (b *clusterBuilder) instanceProfile(name string,
-	paramARNs pulumi.StringArray) (*iam.InstanceProfile, *iam.RolePolicy, error) {
+	paramARNs pulumi.StringArray,
+) (*iam.InstanceProfile, *iam.RolePolicy, error) {
 	trust, err := json.Marshal(policyDocument{Version: "2012-10-17", Statement: []policyStatement{{
 		Effect:    "Allow",
 		Action:    []string{"sts:AssumeRole"},

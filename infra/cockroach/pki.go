@@ -92,7 +92,8 @@ type leafSpec struct {
 }
 
 func (b *clusterBuilder) leaf(ca *tls.SelfSignedCert, caKey *tls.PrivateKey,
-	spec leafSpec) (pulumi.StringOutput, pulumi.StringOutput, error) {
+	spec leafSpec,
+) (pulumi.StringOutput, pulumi.StringOutput, error) {
 	var none pulumi.StringOutput
 	key, err := b.privateKey(spec.name)
 	if err != nil {

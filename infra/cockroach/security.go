@@ -29,18 +29,30 @@ func (b *clusterBuilder) securityGroups() (securityGroups, error) {
 		return securityGroups{}, err
 	}
 	rules := []ingress{
-		{name: "nodes-sql-peers", sg: nodeSG, port: SQLPort, fromSG: nodeSG.ID(),
-			what: "SQL and RPC between nodes"},
-		{name: "nodes-sql-nlb", sg: nodeSG, port: SQLPort, fromSG: lbSG.ID(),
-			what: "SQL from the load balancer"},
-		{name: "nodes-http-nlb", sg: nodeSG, port: HTTPPort, fromSG: lbSG.ID(),
-			what: "DB Console and health checks from the load balancer"},
-		{name: "nodes-http-vpc", sg: nodeSG, port: HTTPPort, cidr: b.args.VpcCidr,
-			what: "health checks from the VPC"},
-		{name: "nlb-sql-vpc", sg: lbSG, port: SQLPort, cidr: b.args.VpcCidr,
-			what: "SQL from the VPC"},
-		{name: "nlb-http-vpc", sg: lbSG, port: HTTPPort, cidr: b.args.VpcCidr,
-			what: "DB Console from the VPC"},
+		{
+			name: "nodes-sql-peers", sg: nodeSG, port: SQLPort, fromSG: nodeSG.ID(),
+			what: "SQL and RPC between nodes",
+		},
+		{
+			name: "nodes-sql-nlb", sg: nodeSG, port: SQLPort, fromSG: lbSG.ID(),
+			what: "SQL from the load balancer",
+		},
+		{
+			name: "nodes-http-nlb", sg: nodeSG, port: HTTPPort, fromSG: lbSG.ID(),
+			what: "DB Console and health checks from the load balancer",
+		},
+		{
+			name: "nodes-http-vpc", sg: nodeSG, port: HTTPPort, cidr: b.args.VpcCidr,
+			what: "health checks from the VPC",
+		},
+		{
+			name: "nlb-sql-vpc", sg: lbSG, port: SQLPort, cidr: b.args.VpcCidr,
+			what: "SQL from the VPC",
+		},
+		{
+			name: "nlb-http-vpc", sg: lbSG, port: HTTPPort, cidr: b.args.VpcCidr,
+			what: "DB Console from the VPC",
+		},
 	}
 	for i, cidr := range b.args.AllowedCidrs {
 		for _, target := range []struct {
@@ -48,15 +60,21 @@ func (b *clusterBuilder) securityGroups() (securityGroups, error) {
 			sg    *ec2.SecurityGroup
 		}{{"nlb", lbSG}, {"nodes", nodeSG}} {
 			rules = append(rules,
-				ingress{name: fmt.Sprintf("%s-sql-allowed-%d", target.label, i), sg: target.sg,
-					port: SQLPort, cidr: cidr, what: "SQL from an allowed network"},
-				ingress{name: fmt.Sprintf("%s-http-allowed-%d", target.label, i), sg: target.sg,
-					port: HTTPPort, cidr: cidr, what: "DB Console from an allowed network"})
+				ingress{
+					name: fmt.Sprintf("%s-sql-allowed-%d", target.label, i), sg: target.sg,
+					port: SQLPort, cidr: cidr, what: "SQL from an allowed network",
+				},
+				ingress{
+					name: fmt.Sprintf("%s-http-allowed-%d", target.label, i), sg: target.sg,
+					port: HTTPPort, cidr: cidr, what: "DB Console from an allowed network",
+				})
 		}
 	}
 	for i, cidr := range b.args.SQLClientCidrs {
-		rules = append(rules, ingress{name: fmt.Sprintf("nlb-sql-client-%d", i), sg: lbSG,
-			port: SQLPort, cidr: cidr, what: "SQL from a peered client network"})
+		rules = append(rules, ingress{
+			name: fmt.Sprintf("nlb-sql-client-%d", i), sg: lbSG,
+			port: SQLPort, cidr: cidr, what: "SQL from a peered client network",
+		})
 	}
 	for _, r := range rules {
 		if err := b.ingressRule(r); err != nil {

@@ -54,7 +54,8 @@ type Bootstrap struct {
 
 // NewBootstrap creates the databases and roles.
 func NewBootstrap(ctx *pulumi.Context, name string, args *BootstrapArgs,
-	opts ...pulumi.ResourceOption) (*Bootstrap, error) {
+	opts ...pulumi.ResourceOption,
+) (*Bootstrap, error) {
 	if args.Mode != ModeJob && args.Mode != ModeProvider {
 		return nil, fmt.Errorf("database bootstrap %s: mode %q; want %s or %s",
 			name, args.Mode, ModeJob, ModeProvider)
@@ -113,7 +114,8 @@ func (b *Bootstrap) sql(logins []Login) pulumi.StringOutput {
 }
 
 func (b *Bootstrap) viaJob(ctx *pulumi.Context, name string, args *BootstrapArgs,
-	parent pulumi.ResourceOption) ([]pulumi.Resource, error) {
+	parent pulumi.ResourceOption,
+) ([]pulumi.Resource, error) {
 	job, err := newSQLJob(ctx, name, args, pulumi.ToSecret(b.sql(args.Logins)).(pulumi.StringOutput),
 		parent)
 	if err != nil {

@@ -16,7 +16,8 @@ const jobUID = 1000
 // with Kubernetes' back-off until the cluster answers, so it also waits out a cluster that is
 // still initialising; Pulumi waits for the Job to complete.
 func newSQLJob(ctx *pulumi.Context, name string, args *BootstrapArgs, statements pulumi.StringOutput,
-	parent pulumi.ResourceOption) (*batchv1.Job, error) {
+	parent pulumi.ResourceOption,
+) (*batchv1.Job, error) {
 	k8s := pulumi.Provider(args.Provider)
 	meta := func(suffix string) *metav1.ObjectMetaArgs {
 		return &metav1.ObjectMetaArgs{
@@ -110,10 +111,14 @@ func jobPod(version string, command pulumi.StringOutput, certs, script *corev1.S
 				Limits:   pulumi.StringMap{"memory": pulumi.String("256Mi")},
 			},
 			VolumeMounts: corev1.VolumeMountArray{
-				&corev1.VolumeMountArgs{Name: pulumi.String("certs"), MountPath: pulumi.String("/certs"),
-					ReadOnly: pulumi.Bool(true)},
-				&corev1.VolumeMountArgs{Name: pulumi.String("sql"), MountPath: pulumi.String("/sql"),
-					ReadOnly: pulumi.Bool(true)},
+				&corev1.VolumeMountArgs{
+					Name: pulumi.String("certs"), MountPath: pulumi.String("/certs"),
+					ReadOnly: pulumi.Bool(true),
+				},
+				&corev1.VolumeMountArgs{
+					Name: pulumi.String("sql"), MountPath: pulumi.String("/sql"),
+					ReadOnly: pulumi.Bool(true),
+				},
 				&corev1.VolumeMountArgs{Name: pulumi.String("tmp"), MountPath: pulumi.String("/tmp")},
 			},
 		}},

@@ -14,7 +14,8 @@ const expectedVersion = "13.0.0"
 // viaProvider manages the databases, roles and grants with the PostgreSQL provider. A readiness
 // Job runs first, so the provider connects only to an initialised, answering cluster.
 func (b *Bootstrap) viaProvider(ctx *pulumi.Context, name string, args *BootstrapArgs,
-	parent pulumi.ResourceOption) ([]pulumi.Resource, error) {
+	parent pulumi.ResourceOption,
+) ([]pulumi.Resource, error) {
 	ready, err := newSQLJob(ctx, name+"-ready", args, pulumi.String("SELECT 1;").ToStringOutput(),
 		parent)
 	if err != nil {

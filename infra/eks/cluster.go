@@ -54,7 +54,8 @@ var nodePolicies = []string{
 
 // NewCluster builds the cluster.
 func NewCluster(ctx *pulumi.Context, name string, args *ClusterArgs,
-	opts ...pulumi.ResourceOption) (*Cluster, error) {
+	opts ...pulumi.ResourceOption,
+) (*Cluster, error) {
 	if args.NodeMinSize < 1 || args.NodeMinSize > args.NodeDesiredSize ||
 		args.NodeDesiredSize > args.NodeMaxSize {
 		return nil, fmt.Errorf("eks cluster %s: node sizes min %d, desired %d, max %d are out of order",
@@ -137,7 +138,8 @@ func NewCluster(ctx *pulumi.Context, name string, args *ClusterArgs,
 }
 
 func nodeRole(ctx *pulumi.Context, name string, tags pulumi.StringMap,
-	parent pulumi.ResourceOption) (*iam.Role, error) {
+	parent pulumi.ResourceOption,
+) (*iam.Role, error) {
 	trust, err := json.Marshal(map[string]any{
 		"Version": "2012-10-17",
 		"Statement": []map[string]any{{

@@ -62,7 +62,8 @@ type Network struct {
 
 // NewNetwork builds the VPC and everything in it.
 func NewNetwork(ctx *pulumi.Context, name string, args *NetworkArgs,
-	opts ...pulumi.ResourceOption) (*Network, error) {
+	opts ...pulumi.ResourceOption,
+) (*Network, error) {
 	plan, err := planSubnets(args)
 	if err != nil {
 		return nil, fmt.Errorf("network %s: %w", name, err)
@@ -177,7 +178,8 @@ func (b builder) build(n *Network, plan subnetPlan) error {
 }
 
 func (b builder) publicSubnets(vpc *ec2.Vpc, igw *ec2.InternetGateway,
-	cidrs []netip.Prefix) ([]*ec2.Subnet, error) {
+	cidrs []netip.Prefix,
+) ([]*ec2.Subnet, error) {
 	rt, err := ec2.NewRouteTable(b.ctx, b.name+"-public", &ec2.RouteTableArgs{
 		VpcId: vpc.ID(),
 		Routes: ec2.RouteTableRouteArray{&ec2.RouteTableRouteArgs{
@@ -245,7 +247,8 @@ func (b builder) natGateways(public []*ec2.Subnet) ([]*ec2.NatGateway, error) {
 }
 
 func (b builder) privateSubnets(n *Network, vpc *ec2.Vpc, nats []*ec2.NatGateway,
-	cidrs []netip.Prefix, public []*ec2.Subnet) error {
+	cidrs []netip.Prefix, public []*ec2.Subnet,
+) error {
 	var privateIDs, publicIDs pulumi.StringArray
 	for i, zone := range b.args.AvailabilityZones {
 		name := fmt.Sprintf("%s-private-%s", b.name, zone)

@@ -68,6 +68,11 @@ type KratosHasher struct {
 	Argon2Parallelism int
 }
 
+// Effective returns h with every zero field set to its default, as it is rendered.
+func (h KratosHasher) Effective() KratosHasher {
+	return h.withDefaults()
+}
+
 func (h KratosHasher) withDefaults() KratosHasher {
 	h.Algorithm = orDefault(h.Algorithm, HasherBcrypt)
 	h.BcryptCost = orDefault(h.BcryptCost, DefaultBcryptCost)

@@ -200,15 +200,19 @@ func TestKratosSettings_Validate(t *testing.T) {
 		{
 			name: "argon2 46 MiB with one pass",
 			mutate: func(s *ory.KratosSettings) {
-				s.Hasher = ory.KratosHasher{Algorithm: ory.HasherArgon2, Argon2MemoryMiB: 46,
-					Argon2Iterations: 1}
+				s.Hasher = ory.KratosHasher{
+					Algorithm: ory.HasherArgon2, Argon2MemoryMiB: 46,
+					Argon2Iterations: 1,
+				}
 			},
 		},
 		{
 			name: "argon2 below OWASP",
 			mutate: func(s *ory.KratosSettings) {
-				s.Hasher = ory.KratosHasher{Algorithm: ory.HasherArgon2, Argon2MemoryMiB: 19,
-					Argon2Iterations: 1}
+				s.Hasher = ory.KratosHasher{
+					Algorithm: ory.HasherArgon2, Argon2MemoryMiB: 19,
+					Argon2Iterations: 1,
+				}
 			},
 			wantErr: []string{"kratos.hasher.argon2_memory_mib: 19 MiB with 1 iterations is below"},
 		},

@@ -40,7 +40,8 @@ type Peering struct {
 
 // NewPeering builds the connection and its routes.
 func NewPeering(ctx *pulumi.Context, name string, args *PeeringArgs,
-	opts ...pulumi.ResourceOption) (*Peering, error) {
+	opts ...pulumi.ResourceOption,
+) (*Peering, error) {
 	if len(args.Requester.RouteTableIDs) == 0 || len(args.Accepter.RouteTableIDs) == 0 {
 		return nil, fmt.Errorf("peering %s: both sides need route tables", name)
 	}

@@ -19,27 +19,47 @@ var defaultCreateTime = CreateTime{5 * time.Second, "one API call and its read-b
 // CreateTimes are typical create times by resource type. They are estimates for planning,
 // not promises: AWS publishes no SLA for them.
 var CreateTimes = map[string]CreateTime{
-	"eks:index:Cluster": {10 * time.Minute,
-		"the tutorial: EKS cluster provisioning usually takes 10 to 15 minutes"},
-	"eks:index:ManagedNodeGroup": {4 * time.Minute,
-		"EKS managed node groups reach ACTIVE in about 3 to 4 minutes"},
-	"aws:lb/loadBalancer:LoadBalancer": {3 * time.Minute,
-		"an NLB leaves the provisioning state in about 3 minutes"},
-	"aws:ec2/natGateway:NatGateway": {2 * time.Minute,
-		"a NAT gateway becomes available in 1 to 2 minutes"},
-	"aws:ec2/instance:Instance": {time.Minute,
-		"an EC2 instance reaches running in under a minute; the provider waits for it"},
-	"kubernetes:helm.sh/v3:Release": {90 * time.Second,
-		"a release with its migration hook Job and rollout"},
-	"kubernetes:batch/v1:Job": {time.Minute,
-		"image pull, then the SQL run; retries while CockroachDB initialises"},
-	"aws:ec2/vpcPeeringConnection:VpcPeeringConnection": {15 * time.Second,
-		"request and auto-accept"},
+	"eks:index:Cluster": {
+		10 * time.Minute,
+		"the tutorial: EKS cluster provisioning usually takes 10 to 15 minutes",
+	},
+	"eks:index:ManagedNodeGroup": {
+		4 * time.Minute,
+		"EKS managed node groups reach ACTIVE in about 3 to 4 minutes",
+	},
+	"aws:lb/loadBalancer:LoadBalancer": {
+		3 * time.Minute,
+		"an NLB leaves the provisioning state in about 3 minutes",
+	},
+	"aws:ec2/natGateway:NatGateway": {
+		2 * time.Minute,
+		"a NAT gateway becomes available in 1 to 2 minutes",
+	},
+	"aws:ec2/instance:Instance": {
+		time.Minute,
+		"an EC2 instance reaches running in under a minute; the provider waits for it",
+	},
+	"kubernetes:helm.sh/v3:Release": {
+		90 * time.Second,
+		"a release with its migration hook Job and rollout",
+	},
+	"kubernetes:batch/v1:Job": {
+		time.Minute,
+		"image pull, then the SQL run; retries while CockroachDB initialises",
+	},
+	"aws:ec2/vpcPeeringConnection:VpcPeeringConnection": {
+		15 * time.Second,
+		"request and auto-accept",
+	},
 	"aws:ebs/volume:Volume": {15 * time.Second, "a gp3 volume becomes available in seconds"},
-	"aws:ec2/volumeAttachment:VolumeAttachment": {15 * time.Second,
-		"attach and wait for the attached state"},
-	"aws:iam/instanceProfile:InstanceProfile": {10 * time.Second,
-		"IAM is eventually consistent; the provider waits for propagation"},
+	"aws:ec2/volumeAttachment:VolumeAttachment": {
+		15 * time.Second,
+		"attach and wait for the attached state",
+	},
+	"aws:iam/instanceProfile:InstanceProfile": {
+		10 * time.Second,
+		"IAM is eventually consistent; the provider waits for propagation",
+	},
 	"aws:ec2/eip:Eip": {5 * time.Second, defaultCreateTime.Source},
 }
 

@@ -147,7 +147,10 @@ func RunConfig(stack string, values map[string]string, secrets []string) (*Graph
 	}
 	sort.SliceStable(g.Resources, func(i, j int) bool { return g.Resources[i].URN < g.Resources[j].URN })
 	// The graph is returned even on error, so that tests can show what was registered first.
-	return g, err
+	if err != nil {
+		return g, fmt.Errorf("evaluating stack %s: %w", stack, err)
+	}
+	return g, nil
 }
 
 const captureType = "test:index:Outputs"
@@ -160,8 +163,10 @@ func newCapture(ctx *pulumi.Context, outputs map[string]pulumi.Input) (*capture,
 	for k, v := range outputs {
 		props[k] = v
 	}
-	err := ctx.RegisterResource(captureType, "outputs", props, c)
-	return c, err
+	if err := ctx.RegisterResource(captureType, "outputs", props, c); err != nil {
+		return nil, fmt.Errorf("capturing stack outputs: %w", err)
+	}
+	return c, nil
 }
 
 type mocks struct {
@@ -305,7 +310,8 @@ func StackFiles(dir string) ([]string, error) {
 // dependencies, and resources its inputs refer to (a remote component such as a pulumi-eks node
 // group receives its cluster as a reference and waits for it).
 func dependencies(declared []string, perProperty map[string]*pulumirpc.RegisterResourceRequest_PropertyDependencies,
-	inputs resource.PropertyMap) []string {
+	inputs resource.PropertyMap,
+) []string {
 	seen := map[string]bool{}
 	for _, d := range declared {
 		seen[d] = true

@@ -55,7 +55,8 @@ type Releases struct {
 
 // NewReleases installs one release per service.
 func NewReleases(ctx *pulumi.Context, name string, args *ReleasesArgs,
-	opts ...pulumi.ResourceOption) (*Releases, error) {
+	opts ...pulumi.ResourceOption,
+) (*Releases, error) {
 	r := &Releases{Statuses: map[string]helmv3.ReleaseStatusOutput{}}
 	if err := ctx.RegisterComponentResource("identity:ory:Releases", name, r, opts...); err != nil {
 		return nil, fmt.Errorf("registering ory releases %s: %w", name, err)
@@ -77,7 +78,8 @@ func NewReleases(ctx *pulumi.Context, name string, args *ReleasesArgs,
 func SecretName(chart string) string { return "ory-" + chart + "-secrets" }
 
 func (r *Releases) release(ctx *pulumi.Context, name string, args *ReleasesArgs,
-	svc ServiceSpec) (*helmv3.Release, error) {
+	svc ServiceSpec,
+) (*helmv3.Release, error) {
 	k8s := pulumi.Provider(args.Provider)
 	parent := pulumi.Parent(r)
 

@@ -37,11 +37,15 @@ var nlbAnnotations = pulumi.StringMap{
 
 func service(port int, public bool) pulumi.Map {
 	if !public {
-		return pulumi.Map{"enabled": pulumi.Bool(true), "type": pulumi.String("ClusterIP"),
-			"port": pulumi.Int(port)}
+		return pulumi.Map{
+			"enabled": pulumi.Bool(true), "type": pulumi.String("ClusterIP"),
+			"port": pulumi.Int(port),
+		}
 	}
-	return pulumi.Map{"enabled": pulumi.Bool(true), "type": pulumi.String("LoadBalancer"),
-		"port": pulumi.Int(port), "annotations": nlbAnnotations}
+	return pulumi.Map{
+		"enabled": pulumi.Bool(true), "type": pulumi.String("LoadBalancer"),
+		"port": pulumi.Int(port), "annotations": nlbAnnotations,
+	}
 }
 
 // workloadValues are the chart values for replicas, spread, disruption budget, resources and
@@ -107,7 +111,8 @@ func HydraValues(config map[string]any, w Workload, e Exposure) pulumi.Map {
 
 // KratosValues are the kratos chart values. schemas maps file names under /etc/config to JSON.
 func KratosValues(config map[string]any, schemas map[string]string, courier bool, w Workload,
-	e Exposure) pulumi.Map {
+	e Exposure,
+) pulumi.Map {
 	v := workloadValues("kratos", w)
 	v["kratos"] = pulumi.Map{
 		"config":          pulumi.ToMap(config),
