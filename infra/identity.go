@@ -64,30 +64,86 @@ func k8sLabels(cfg *stacks.Config) map[string]string {
 	}
 }
 
-// oryDSN is the connection of one service to CockroachDB: verify-full against the cluster CA,
-// which the releases mount at deploy.CAMountPath.
-func oryDSN(cfg *stacks.Config, host, database, user, password string) ory.DSN {
-	return ory.DSN{
+// dbTarget is the CockroachDB cluster Ory uses: the program's own, or an external one.
+type dbTarget struct {
+	// admin creates the databases and roles.
+	admin database.Admin
+	// host and port are where Ory connects.
+	host pulumi.StringOutput
+	port int
+	// caCert verifies the server; nil trusts the system roots.
+	caCert pulumi.StringInput
+	// sslMode is verify-full or verify-ca, and options the libpq options parameter.
+	sslMode, options string
+	// ready lists what must exist before anything connects.
+	ready []pulumi.Resource
+}
+
+func selfHostedTarget(crdb *cockroach.Cluster, link *peering.Peering) dbTarget {
+	return dbTarget{
+		admin: database.Admin{
+			Host: crdb.LoadBalancerDNSName, Port: cockroach.SQLPort, User: "root",
+			SSLMode: ory.SSLVerifyFull, CACert: crdb.CACert,
+			ClientCert: crdb.RootClientCert, ClientKey: crdb.RootClientKey,
+		},
+		host:    crdb.LoadBalancerDNSName,
+		port:    cockroach.SQLPort,
+		caCert:  crdb.CACert,
+		sslMode: ory.SSLVerifyFull,
+		ready:   append(append([]pulumi.Resource(nil), crdb.Ready...), link.Ready...),
+	}
+}
+
+func externalTarget(cfg *stacks.Config) dbTarget {
+	e := cfg.Database.External
+	host := pulumi.String(e.Host).ToStringOutput()
+	t := dbTarget{
+		admin: database.Admin{
+			Host: host, Port: e.Port, User: e.User, SSLMode: e.SSLMode, Options: e.Options,
+			Password: pulumi.ToSecret(pulumi.String(e.Password.Reveal())).(pulumi.StringOutput),
+		},
+		host:    host,
+		port:    e.Port,
+		sslMode: e.SSLMode,
+		options: e.Options,
+	}
+	if e.CACert != "" {
+		t.caCert = pulumi.String(e.CACert)
+		t.admin.CACert = t.caCert
+	}
+	return t
+}
+
+// oryDSN is the connection of one service to CockroachDB: verified TLS against the CA the
+// releases mount at deploy.CAMountPath, or against the system roots when there is none.
+func oryDSN(cfg *stacks.Config, t dbTarget, host, database, user, password string) ory.DSN {
+	d := ory.DSN{
 		Engine:          ory.EngineCockroach,
 		Host:            host,
-		Port:            cockroach.SQLPort,
+		Port:            t.port,
 		Database:        database,
 		User:            user,
 		Password:        password,
-		SSLMode:         ory.SSLVerifyFull,
-		SSLRootCert:     deploy.CAMountPath + "/ca.crt",
+		SSLMode:         t.sslMode,
+		Options:         t.options,
 		MaxConns:        cfg.Database.MaxConns,
 		MaxIdleConns:    cfg.Database.MaxIdleConns,
 		MaxConnLifetime: cfg.Database.MaxConnLifetime,
 	}
+	if t.caCert != nil {
+		d.SSLRootCert = deploy.CAMountPath + "/ca.crt"
+	} else {
+		d.UseSystemRoots = true
+	}
+	return d
 }
 
 // dsnOutput renders a DSN once the host and password are known. It is secret.
-func dsnOutput(cfg *stacks.Config, host pulumi.StringOutput, database, user string,
+func dsnOutput(cfg *stacks.Config, t dbTarget, database, user string,
 	password pulumi.StringOutput,
 ) pulumi.StringOutput {
-	return pulumi.All(host, password).ApplyT(func(v []any) (string, error) {
-		return oryDSN(cfg, v[0].(string), database, user, v[1].(string)).URL()
+	return pulumi.All(t.host, password).ApplyT(func(v []any) (string, error) {
+		return oryDSN(cfg, t, v[0].(string), database, user, v[1].(string)).URL()
 	}).(pulumi.StringOutput)
 }
 
@@ -110,7 +166,7 @@ func orySecret(ctx *pulumi.Context, name string, given stacks.Secret,
 }
 
 type oryInputs struct {
-	dbHost    pulumi.StringOutput
+	target    dbTarget
 	logins    []database.Login
 	passwords map[string]pulumi.StringOutput
 }
@@ -123,13 +179,16 @@ func oryServices(ctx *pulumi.Context, cfg *stacks.Config, in oryInputs) ([]deplo
 	for _, s := range o.PublicServices {
 		public[s] = true
 	}
-	w := deploy.Workload{Replicas: o.Replicas, Production: cfg.Production(), CASecret: caSecretName}
+	w := deploy.Workload{Replicas: o.Replicas, Production: cfg.Production()}
+	if in.target.caCert != nil {
+		w.CASecret = caSecretName
+	}
 	user := map[string]string{}
 	for _, l := range in.logins {
 		user[l.Database] = l.User
 	}
 	dsn := func(svc string) pulumi.StringOutput {
-		return dsnOutput(cfg, in.dbHost, svc, user[svc], in.passwords[user[svc]])
+		return dsnOutput(cfg, in.target, svc, user[svc], in.passwords[user[svc]])
 	}
 
 	secrets := map[string]pulumi.StringOutput{}
@@ -151,15 +210,15 @@ func oryServices(ctx *pulumi.Context, cfg *stacks.Config, in oryInputs) ([]deplo
 		secrets[s.name] = v
 	}
 
-	hydraCfg, err := hydraConfig(cfg)
+	hydraCfg, err := hydraConfig(cfg, in.target)
 	if err != nil {
 		return nil, err
 	}
-	kratosCfg, err := kratosConfig(cfg)
+	kratosCfg, err := kratosConfig(cfg, in.target)
 	if err != nil {
 		return nil, err
 	}
-	ketoCfg, err := ketoConfig(cfg)
+	ketoCfg, err := ketoConfig(cfg, in.target)
 	if err != nil {
 		return nil, err
 	}
@@ -222,13 +281,13 @@ func withoutSecrets(config map[string]any) map[string]any {
 	return config
 }
 
-func placeholderDSN(cfg *stacks.Config, svc string) ory.DSN {
-	return oryDSN(cfg, "cockroach.invalid", svc, svc, "")
+func placeholderDSN(cfg *stacks.Config, t dbTarget, svc string) ory.DSN {
+	return oryDSN(cfg, t, "cockroach.invalid", svc, svc, "")
 }
 
-func hydraConfig(cfg *stacks.Config) (map[string]any, error) {
+func hydraConfig(cfg *stacks.Config, t dbTarget) (map[string]any, error) {
 	c, err := ory.HydraConfig(ory.HydraSettings{
-		DSN:           placeholderDSN(cfg, "hydra"),
+		DSN:           placeholderDSN(cfg, t, "hydra"),
 		PublicPort:    hydraPublicPort,
 		AdminPort:     hydraAdminPort,
 		Issuer:        cfg.Ory.HydraIssuerURL,
@@ -242,9 +301,9 @@ func hydraConfig(cfg *stacks.Config) (map[string]any, error) {
 	return withoutSecrets(c), nil
 }
 
-func kratosConfig(cfg *stacks.Config) (map[string]any, error) {
+func kratosConfig(cfg *stacks.Config, t dbTarget) (map[string]any, error) {
 	c, err := ory.KratosConfig(ory.KratosSettings{
-		DSN:                     placeholderDSN(cfg, "kratos"),
+		DSN:                     placeholderDSN(cfg, t, "kratos"),
 		PublicPort:              kratosPublicPort,
 		AdminPort:               kratosAdminPort,
 		PublicBaseURL:           cfg.Ory.KratosPublicURL,
@@ -268,13 +327,13 @@ func kratosConfig(cfg *stacks.Config) (map[string]any, error) {
 	return withoutSecrets(c), nil
 }
 
-func ketoConfig(cfg *stacks.Config) (map[string]any, error) {
+func ketoConfig(cfg *stacks.Config, t dbTarget) (map[string]any, error) {
 	namespaces := make([]ory.KetoNamespace, len(cfg.Ory.KetoNamespaces))
 	for i, n := range cfg.Ory.KetoNamespaces {
 		namespaces[i] = ory.KetoNamespace{ID: i, Name: n}
 	}
 	c, err := ory.KetoConfig(ory.KetoSettings{
-		DSN:        placeholderDSN(cfg, "keto"),
+		DSN:        placeholderDSN(cfg, t, "keto"),
 		ReadPort:   ketoReadPort,
 		WritePort:  ketoWritePort,
 		Namespaces: namespaces,
@@ -286,9 +345,9 @@ func ketoConfig(cfg *stacks.Config) (map[string]any, error) {
 }
 
 // newOry creates the namespace, the CA Secret, the databases and roles, and the releases, in
-// that order. This is the point where the CockroachDB and EKS branches of the graph meet.
-func newOry(ctx *pulumi.Context, cfg *stacks.Config, crdb *cockroach.Cluster,
-	cluster *ekscomp.Cluster, link *peering.Peering,
+// that order. This is the point where the database and EKS branches of the graph meet.
+func newOry(ctx *pulumi.Context, cfg *stacks.Config, target dbTarget,
+	cluster *ekscomp.Cluster,
 ) (*deploy.Releases, error) {
 	k8s := pulumi.Provider(cluster.Provider)
 	ns, err := oryNamespace(ctx, cfg, k8s)
@@ -296,37 +355,37 @@ func newOry(ctx *pulumi.Context, cfg *stacks.Config, crdb *cockroach.Cluster,
 		return nil, err
 	}
 	labels := k8sLabels(cfg)
-	ca, err := corev1.NewSecret(ctx, caSecretName, &corev1.SecretArgs{
-		Metadata: &metav1.ObjectMetaArgs{
-			Name:      pulumi.String(caSecretName),
-			Namespace: ns.Metadata.Name().Elem(),
-			Labels:    pulumi.ToStringMap(labels),
-		},
-		StringData: pulumi.StringMap{"ca.crt": crdb.CACert},
-	}, k8s)
-	if err != nil {
-		return nil, fmt.Errorf("creating CA secret: %w", err)
+	waitFor := []pulumi.Resource{}
+	if target.caCert != nil {
+		ca, err := corev1.NewSecret(ctx, caSecretName, &corev1.SecretArgs{
+			Metadata: &metav1.ObjectMetaArgs{
+				Name:      pulumi.String(caSecretName),
+				Namespace: ns.Metadata.Name().Elem(),
+				Labels:    pulumi.ToStringMap(labels),
+			},
+			StringData: pulumi.StringMap{"ca.crt": target.caCert},
+		}, k8s)
+		if err != nil {
+			return nil, fmt.Errorf("creating CA secret: %w", err)
+		}
+		waitFor = append(waitFor, ca)
 	}
 	logins := database.Logins(services, cfg.Database.Users == stacks.UsersShared)
 	boot, err := database.NewBootstrap(ctx, "ory-db", &database.BootstrapArgs{
 		Mode:             cfg.Database.Bootstrap,
 		Logins:           logins,
-		Host:             crdb.LoadBalancerDNSName,
-		Port:             cockroach.SQLPort,
-		CACert:           crdb.CACert,
-		RootCert:         crdb.RootClientCert,
-		RootKey:          crdb.RootClientKey,
+		Admin:            target.admin,
 		CockroachVersion: cfg.Cockroach.Version,
 		Namespace:        ns.Metadata.Name().Elem(),
 		Provider:         cluster.Provider,
 		Labels:           labels,
-		WaitFor:          append(append([]pulumi.Resource{ns}, crdb.Ready...), link.Ready...),
+		WaitFor:          append([]pulumi.Resource{ns}, target.ready...),
 	})
 	if err != nil {
 		return nil, err
 	}
 	specs, err := oryServices(ctx, cfg, oryInputs{
-		dbHost: crdb.LoadBalancerDNSName, logins: logins, passwords: boot.Passwords,
+		target: target, logins: logins, passwords: boot.Passwords,
 	})
 	if err != nil {
 		return nil, err
@@ -338,6 +397,6 @@ func newOry(ctx *pulumi.Context, cfg *stacks.Config, crdb *cockroach.Cluster,
 		Services:        specs,
 		Provider:        cluster.Provider,
 		Labels:          labels,
-		WaitFor:         append([]pulumi.Resource{ca}, boot.Done...),
+		WaitFor:         append(waitFor, boot.Done...),
 	})
 }

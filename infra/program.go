@@ -42,16 +42,7 @@ func Deploy(ctx *pulumi.Context) (*Deployment, error) {
 	if err != nil {
 		return nil, err
 	}
-
-	crdbNet, err := network.NewNetwork(ctx, "crdb", &network.NetworkArgs{
-		Cidr:              cfg.Network.CockroachVpcCidr,
-		AvailabilityZones: cfg.AvailabilityZones,
-		NATGateways:       cfg.Network.NATGateways,
-		Tags:              cfg.Tags(),
-	})
-	if err != nil {
-		return nil, err
-	}
+	d := &Deployment{Outputs: map[string]pulumi.Input{}}
 
 	eksNet, err := network.NewNetwork(ctx, "eks", &network.NetworkArgs{
 		Cidr:              cfg.Network.EksVpcCidr,
@@ -65,7 +56,7 @@ func Deploy(ctx *pulumi.Context) (*Deployment, error) {
 		return nil, err
 	}
 
-	crdb, err := newCockroach(ctx, cfg, crdbNet)
+	target, err := newDatabase(ctx, cfg, eksNet, d)
 	if err != nil {
 		return nil, err
 	}
@@ -86,6 +77,43 @@ func Deploy(ctx *pulumi.Context) (*Deployment, error) {
 		return nil, err
 	}
 
+	releases, err := newOry(ctx, cfg, target, cluster)
+	if err != nil {
+		return nil, err
+	}
+
+	d.addEKS(cluster)
+	d.addOry(cfg, releases)
+	return d, nil
+}
+
+// newDatabase builds the CockroachDB side: in self-hosted mode its VPC, the cluster and the
+// peering to the EKS VPC; in external mode nothing, only the connection to the given cluster.
+func newDatabase(ctx *pulumi.Context, cfg *stacks.Config, eksNet *network.Network,
+	d *Deployment,
+) (dbTarget, error) {
+	if !cfg.SelfHosted() {
+		if cfg.Database.External.Network == stacks.NetworkInternet {
+			d.Outputs[OutEgressIPs] = eksNet.NATPublicIPs
+		}
+		return externalTarget(cfg), nil
+	}
+
+	crdbNet, err := network.NewNetwork(ctx, "crdb", &network.NetworkArgs{
+		Cidr:              cfg.Network.CockroachVpcCidr,
+		AvailabilityZones: cfg.AvailabilityZones,
+		NATGateways:       cfg.Network.NATGateways,
+		Tags:              cfg.Tags(),
+	})
+	if err != nil {
+		return dbTarget{}, err
+	}
+
+	crdb, err := newCockroach(ctx, cfg, crdbNet)
+	if err != nil {
+		return dbTarget{}, err
+	}
+
 	link, err := peering.NewPeering(ctx, "eks-to-crdb", &peering.PeeringArgs{
 		Requester: peering.Side{
 			VpcID: eksNet.VpcID, Cidr: eksNet.Cidr,
@@ -98,19 +126,11 @@ func Deploy(ctx *pulumi.Context) (*Deployment, error) {
 		Tags: cfg.Tags(),
 	})
 	if err != nil {
-		return nil, err
+		return dbTarget{}, err
 	}
 
-	releases, err := newOry(ctx, cfg, crdb, cluster, link)
-	if err != nil {
-		return nil, err
-	}
-
-	d := &Deployment{Outputs: map[string]pulumi.Input{}}
 	d.addCockroach(crdb)
-	d.addEKS(cluster)
-	d.addOry(cfg, releases)
-	return d, nil
+	return selfHostedTarget(crdb, link), nil
 }
 
 func newCockroach(ctx *pulumi.Context, cfg *stacks.Config,
@@ -182,6 +202,8 @@ const (
 	OutKetoRead       = "ketoReadUrl"
 	OutKetoWrite      = "ketoWriteUrl"
 	OutOryEnv         = "oryEndpointsEnv"
+	// OutEgressIPs is exported only for an external database reached over the internet.
+	OutEgressIPs = "eksEgressIps"
 )
 
 func (d *Deployment) addEKS(c *eks.Cluster) {

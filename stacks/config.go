@@ -71,8 +71,26 @@ const (
 	UsersShared       = "shared"
 )
 
-// DatabaseConfig holds how the Ory databases and users are created.
+// Database modes accepted by `databaseMode`, and how an external cluster is reached
+// (`externalDbNetwork`).
+const (
+	ModeSelfHosted   = "self-hosted"
+	ModeExternal     = "external"
+	NetworkVPC       = "vpc"
+	NetworkInternet  = "internet"
+	SSLVerifyFull    = "verify-full"
+	SSLVerifyCA      = "verify-ca"
+	DefaultSQLPort   = 26257
+	placeholderToken = "REPLACE"
+)
+
+// DatabaseConfig holds where the Ory state lives and how its databases and users are created.
 type DatabaseConfig struct {
+	// Mode is self-hosted (the program builds the CockroachDB cluster on EC2; default) or
+	// external (an existing cluster, such as CockroachDB Cloud) (key `databaseMode`).
+	Mode string
+	// External describes the existing cluster. Its keys are required exactly in external mode.
+	External ExternalDatabase
 	// Bootstrap is job (a Kubernetes Job running idempotent SQL; default) or provider (the
 	// Pulumi PostgreSQL provider, which needs SQL that stock CockroachDB may reject) (key
 	// `databaseBootstrap`).
@@ -84,6 +102,30 @@ type DatabaseConfig struct {
 	// `oryDbMaxConns` 20, `oryDbMaxIdleConns` 5, `oryDbMaxConnLifetime` 5m).
 	MaxConns, MaxIdleConns int
 	MaxConnLifetime        time.Duration
+}
+
+// ExternalDatabase is an existing CockroachDB cluster the program does not manage.
+type ExternalDatabase struct {
+	// Host and Port reach SQL (keys `externalDbHost`, required; `externalDbPort`, default 26257).
+	Host string
+	Port int
+	// User is a SQL user allowed to create databases and roles (key `externalDbUser`,
+	// required) and Password its password (secret key `externalDbPassword`, required).
+	User     string
+	Password Secret
+	// CACert is the PEM CA that signs the cluster's certificate (key `externalDbCaCert`);
+	// empty trusts the system roots, which CockroachDB Cloud's certificates chain to.
+	CACert string
+	// SSLMode is verify-full (default) or verify-ca (key `externalDbSslMode`); verify-ca needs
+	// CACert. Nothing weaker is accepted for a remote database.
+	SSLMode string
+	// Options is the libpq options parameter, such as --cluster=<routing-id> for CockroachDB
+	// Cloud Basic and Standard (key `externalDbOptions`, optional).
+	Options string
+	// Network is vpc (reachable privately from the EKS VPC, through your own peering or
+	// PrivateLink) or internet (over NAT; the NAT addresses are exported for the cluster's IP
+	// allowlist) (key `externalDbNetwork`, default internet).
+	Network string
 }
 
 // OryConfig holds the Ory releases' settings.
@@ -176,6 +218,9 @@ type CockroachConfig struct {
 	AmiParameter string
 }
 
+// SelfHosted reports whether the program builds its own CockroachDB cluster.
+func (c *Config) SelfHosted() bool { return c.Database.Mode == ModeSelfHosted }
+
 // Production reports whether the production rules apply.
 func (c *Config) Production() bool { return c.Environment == EnvProd }
 
@@ -259,6 +304,17 @@ func load(src Source, project, stack string) (*Config, []string, error) {
 			PublicAccessCidrs: r.strings("eksPublicAccessCidrs", []string{"0.0.0.0/0"}),
 		},
 		Database: DatabaseConfig{
+			Mode: r.str("databaseMode", ModeSelfHosted),
+			External: ExternalDatabase{
+				Host:     r.str("externalDbHost", ""),
+				Port:     r.integer("externalDbPort", DefaultSQLPort),
+				User:     r.str("externalDbUser", ""),
+				Password: r.secret("externalDbPassword"),
+				CACert:   r.str("externalDbCaCert", ""),
+				SSLMode:  r.str("externalDbSslMode", SSLVerifyFull),
+				Options:  r.str("externalDbOptions", ""),
+				Network:  r.str("externalDbNetwork", NetworkInternet),
+			},
 			Bootstrap:       r.str("databaseBootstrap", BootstrapJob),
 			Users:           r.str("databaseUsers", UsersPerService),
 			MaxConns:        r.integer("oryDbMaxConns", 20),

@@ -36,6 +36,21 @@ func validDev() map[string]string {
 	return withURLs(map[string]string{"aws:region": "us-east-1"})
 }
 
+func validExternal() map[string]string {
+	m := validDev()
+	m["identity:databaseMode"] = "external"
+	m["identity:externalDbHost"] = "my-cluster-1234.abc.aws-us-east-1.cockroachlabs.cloud"
+	m["identity:externalDbUser"] = "ory_admin"
+	m["identity:externalDbPassword"] = "s3cret-password"
+	return m
+}
+
+// sourceOf marks the external password as stored encrypted, as `pulumi config set --secret`
+// would.
+func sourceOf(values map[string]string) mapSource {
+	return mapSource{values: values, secrets: map[string]bool{"identity:externalDbPassword": true}}
+}
+
 func validProd() map[string]string {
 	return withURLs(map[string]string{
 		"aws:region":                     "us-east-1",
@@ -318,7 +333,7 @@ func TestLoadRejectsBadConfig(t *testing.T) {
 			for k, v := range tc.set {
 				values[k] = v
 			}
-			_, err := Load(mapSource{values: values}, "identity", "test")
+			_, err := Load(sourceOf(values), "identity", "test")
 			require.Error(t, err)
 			assert.Contains(t, err.Error(), tc.wantKey+": ")
 			assert.Contains(t, err.Error(), tc.wantMsg)
@@ -326,6 +341,19 @@ func TestLoadRejectsBadConfig(t *testing.T) {
 			assert.Contains(t, firstLine, tc.wantKey, "the first line names the key")
 		})
 	}
+}
+
+func TestExternalModeNeedsCredentials(t *testing.T) {
+	values := validExternal()
+	delete(values, "identity:externalDbPassword")
+	_, err := Load(sourceOf(values), "identity", "test")
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "identity:externalDbPassword: is required in external mode")
+
+	cfg, err := Load(sourceOf(validExternal()), "identity", "test")
+	require.NoError(t, err)
+	assert.False(t, cfg.SelfHosted())
+	assert.Equal(t, "verify-full", cfg.Database.External.SSLMode)
 }
 
 func TestLoadReportsEveryProblemAtOnce(t *testing.T) {

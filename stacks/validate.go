@@ -1,6 +1,7 @@
 package stacks
 
 import (
+	"encoding/pem"
 	"fmt"
 	"net/netip"
 	"net/url"
@@ -277,6 +278,12 @@ func (v *validator) eks(c *Config) {
 
 func (v *validator) database(c *Config) {
 	d := c.Database
+	v.oneOf("databaseMode", d.Mode, ModeSelfHosted, ModeExternal)
+	if d.Mode == ModeExternal {
+		v.external(d.External)
+	} else {
+		v.unusedExternal(d.External)
+	}
 	v.oneOf("databaseBootstrap", d.Bootstrap, BootstrapJob, BootstrapProvider)
 	v.oneOf("databaseUsers", d.Users, UsersPerService, UsersShared)
 	v.between("oryDbMaxConns", d.MaxConns, 1, 1000)
@@ -361,5 +368,59 @@ func (v *validator) secretLength(key string, s Secret, minLen, exact int) {
 		v.fail(key, "has %d characters; want exactly %d", s.Len(), exact)
 	case s.Len() < minLen:
 		v.fail(key, "has %d characters; want at least %d", s.Len(), minLen)
+	}
+}
+
+// external checks the keys of an existing cluster. Each must be filled in, and the example
+// stack's REPLACE placeholders are refused by name.
+func (v *validator) external(e ExternalDatabase) {
+	switch {
+	case e.Host == "" || strings.Contains(e.Host, placeholderToken):
+		v.fail("externalDbHost", "got %q; want the cluster's SQL host name, for example "+
+			"my-cluster-1234.abc.aws-us-east-1.cockroachlabs.cloud", e.Host)
+	case strings.ContainsAny(e.Host, ":/@?"):
+		v.fail("externalDbHost", "got %q; want a host name alone, without scheme, port or path", e.Host)
+	}
+	v.between("externalDbPort", e.Port, 1, 65535)
+	if e.User == "" || strings.Contains(e.User, placeholderToken) || !sqlUser.MatchString(e.User) {
+		v.fail("externalDbUser", "got %q; want a SQL user allowed to create databases and roles",
+			e.User)
+	}
+	if !e.Password.IsSet() {
+		v.fail("externalDbPassword", "is required in external mode. Set it with "+
+			"`pulumi config set --secret externalDbPassword`")
+	}
+	v.oneOf("externalDbSslMode", e.SSLMode, SSLVerifyFull, SSLVerifyCA)
+	if e.SSLMode == SSLVerifyCA && e.CACert == "" {
+		v.fail("externalDbCaCert", "is required with sslmode verify-ca; want the cluster's PEM CA")
+	}
+	if e.CACert != "" {
+		if block, _ := pem.Decode([]byte(e.CACert)); block == nil || block.Type != "CERTIFICATE" {
+			v.fail("externalDbCaCert", "is not a PEM certificate; want the CA downloaded "+
+				"from the cluster's connect dialog, or empty for the system roots")
+		}
+	}
+	if e.Options != "" && !strings.HasPrefix(e.Options, "--") {
+		v.fail("externalDbOptions", "got %q; want options such as --cluster=<routing-id>", e.Options)
+	}
+	v.oneOf("externalDbNetwork", e.Network, NetworkVPC, NetworkInternet)
+}
+
+var sqlUser = regexp.MustCompile(`^[a-z_][a-z0-9_-]*$`)
+
+// unusedExternal refuses external keys in self-hosted mode: a half-configured switch is more
+// likely a mistake than an intention.
+func (v *validator) unusedExternal(e ExternalDatabase) {
+	set := map[string]bool{
+		"externalDbHost": e.Host != "", "externalDbUser": e.User != "",
+		"externalDbPassword": e.Password.IsSet(), "externalDbCaCert": e.CACert != "",
+		"externalDbOptions": e.Options != "",
+	}
+	for _, key := range []string{"externalDbHost", "externalDbUser", "externalDbPassword",
+		"externalDbCaCert", "externalDbOptions"} {
+		if set[key] {
+			v.fail(key, "is set, but databaseMode is self-hosted; set databaseMode to external "+
+				"or remove the key")
+		}
 	}
 }

@@ -24,9 +24,29 @@ const (
 // stacksInRepo are the stack files every graph test evaluates.
 var stacksInRepo = []string{"dev", "prod"}
 
+// fillIns stand in for what a user writes into an example stack file before the first deploy.
+var fillIns = map[string]map[string]string{
+	"cloud": {
+		"identity:externalDbHost":     "my-cluster-1234.abc.aws-us-east-1.cockroachlabs.cloud",
+		"identity:externalDbUser":     "ory_admin",
+		"identity:externalDbPassword": "mock-external-password",
+	},
+}
+
+// secretFillIns are the fill-ins a user sets with `pulumi config set --secret`.
+var secretFillIns = []string{"identity:externalDbPassword"}
+
 func run(t *testing.T, stack string, overrides map[string]string) *offline.Graph {
 	t.Helper()
-	g, err := offline.Run("..", stack, overrides)
+	values, secrets, err := offline.StackConfig("..", stack)
+	require.NoError(t, err)
+	for k, v := range fillIns[stack] {
+		values[k] = v
+	}
+	for k, v := range overrides {
+		values[k] = v
+	}
+	g, err := offline.RunConfig(stack, values, append(secrets, secretFillIns...))
 	require.NoError(t, err)
 	return g
 }

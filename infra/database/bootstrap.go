@@ -25,11 +25,8 @@ type BootstrapArgs struct {
 	Mode string
 	// Logins are the databases and roles to create. Required.
 	Logins []Login
-	// Host and Port reach SQL, for example the internal NLB on 26257. Required.
-	Host pulumi.StringInput
-	Port int
-	// CACert, RootCert and RootKey authenticate as root with verify-full TLS. Required.
-	CACert, RootCert, RootKey pulumi.StringInput
+	// Admin is how the bootstrap connects. Required.
+	Admin Admin
 	// CockroachVersion tags the cockroachdb/cockroach image the Job runs. Required.
 	CockroachVersion string
 	// Namespace and Provider place the Job and its Secrets. Required for both modes: the
@@ -40,6 +37,40 @@ type BootstrapArgs struct {
 	Labels map[string]string
 	// WaitFor are resources the bootstrap must come after, such as the cluster and peering.
 	WaitFor []pulumi.Resource
+}
+
+// Admin is a connection as a SQL user allowed to create databases and roles: root with its
+// client certificate on the self-hosted cluster, or a password user on an external one.
+type Admin struct {
+	// Host and Port reach SQL, for example the internal NLB on 26257. Required.
+	Host pulumi.StringInput
+	Port int
+	// User is the SQL user. Required.
+	User string
+	// SSLMode is verify-full or verify-ca. Required.
+	SSLMode string
+	// CACert is the PEM CA that verifies the server. Optional; nil trusts the system roots.
+	CACert pulumi.StringInput
+	// ClientCert and ClientKey authenticate with a certificate. Optional, together.
+	ClientCert, ClientKey pulumi.StringInput
+	// Password authenticates with a password. Optional; one of the two ways is required.
+	Password pulumi.StringInput
+	// Options is the libpq options parameter, such as --cluster=<routing-id>. Optional.
+	Options string
+}
+
+func (a Admin) validate() error {
+	switch {
+	case a.Host == nil || a.User == "" || a.Port == 0:
+		return fmt.Errorf("admin connection needs a host, a port and a user")
+	case a.SSLMode != "verify-full" && a.SSLMode != "verify-ca":
+		return fmt.Errorf("admin sslmode %q; want verify-full or verify-ca", a.SSLMode)
+	case (a.ClientCert == nil) != (a.ClientKey == nil):
+		return fmt.Errorf("admin client certificate and key go together")
+	case a.ClientCert == nil && a.Password == nil:
+		return fmt.Errorf("admin connection needs a client certificate or a password")
+	}
+	return nil
 }
 
 // Bootstrap is the databases and roles, ready for the Ory migrations.
@@ -59,6 +90,9 @@ func NewBootstrap(ctx *pulumi.Context, name string, args *BootstrapArgs,
 	if args.Mode != ModeJob && args.Mode != ModeProvider {
 		return nil, fmt.Errorf("database bootstrap %s: mode %q; want %s or %s",
 			name, args.Mode, ModeJob, ModeProvider)
+	}
+	if err := args.Admin.validate(); err != nil {
+		return nil, fmt.Errorf("database bootstrap %s: %w", name, err)
 	}
 	b := &Bootstrap{Passwords: map[string]pulumi.StringOutput{}}
 	if err := ctx.RegisterComponentResource("identity:database:Bootstrap", name, b, opts...); err != nil {

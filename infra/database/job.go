@@ -2,6 +2,9 @@ package database
 
 import (
 	"fmt"
+	"net"
+	"net/url"
+	"strconv"
 
 	batchv1 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/batch/v1"
 	corev1 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/core/v1"
@@ -12,9 +15,62 @@ import (
 // jobUID is the unprivileged user the SQL Job runs as.
 const jobUID = 1000
 
-// newSQLJob runs statements against the cluster as root with the cockroach CLI. The Job retries
-// with Kubernetes' back-off until the cluster answers, so it also waits out a cluster that is
-// still initialising; Pulumi waits for the Job to complete.
+// connDir is where the Job finds the connection's certificate files.
+const connDir = "/conn"
+
+// adminURL renders the connection as a postgresql:// URL for the cockroach CLI, with the
+// password (if any) inside. It only ever travels in a Secret.
+func adminURL(a Admin, host, password string) string {
+	q := url.Values{}
+	q.Set("sslmode", a.SSLMode)
+	if a.CACert != nil {
+		q.Set("sslrootcert", connDir+"/ca.crt")
+	}
+	if a.ClientCert != nil {
+		q.Set("sslcert", connDir+"/client.crt")
+		q.Set("sslkey", connDir+"/client.key")
+	}
+	if a.Options != "" {
+		q.Set("options", a.Options)
+	}
+	user := url.User(a.User)
+	if password != "" {
+		user = url.UserPassword(a.User, password)
+	}
+	u := url.URL{
+		Scheme: "postgresql", User: user, Host: net.JoinHostPort(host, strconv.Itoa(a.Port)),
+		Path: "/defaultdb", RawQuery: q.Encode(),
+	}
+	return u.String()
+}
+
+// connectionSecret holds the URL and the certificate files of the admin connection.
+func connectionSecret(a Admin) pulumi.StringMap {
+	password := pulumi.String("").ToStringOutput()
+	if a.Password != nil {
+		password = a.Password.ToStringOutput()
+	}
+	data := pulumi.StringMap{
+		"url": pulumi.All(a.Host, password).ApplyT(func(v []any) string {
+			return adminURL(a, v[0].(string), v[1].(string))
+		}).(pulumi.StringOutput),
+	}
+	if a.CACert != nil {
+		data["ca.crt"] = a.CACert
+	}
+	if a.ClientCert != nil {
+		data["client.crt"] = a.ClientCert
+		data["client.key"] = a.ClientKey
+	}
+	for k, v := range data {
+		data[k] = pulumi.ToSecret(v).(pulumi.StringOutput)
+	}
+	return data
+}
+
+// newSQLJob runs statements with the cockroach CLI. The Job retries with Kubernetes' back-off
+// until the cluster answers, so it also waits out a cluster that is still initialising; Pulumi
+// waits for the Job to complete.
 func newSQLJob(ctx *pulumi.Context, name string, args *BootstrapArgs, statements pulumi.StringOutput,
 	parent pulumi.ResourceOption,
 ) (*batchv1.Job, error) {
@@ -26,29 +82,23 @@ func newSQLJob(ctx *pulumi.Context, name string, args *BootstrapArgs, statements
 			Labels:    pulumi.ToStringMap(args.Labels),
 		}
 	}
-	certs, err := corev1.NewSecret(ctx, name+"-root-client", &corev1.SecretArgs{
-		Metadata: meta("root-client"),
-		Type:     pulumi.String("Opaque"),
-		StringData: pulumi.StringMap{
-			"ca.crt":          args.CACert,
-			"client.root.crt": args.RootCert,
-			"client.root.key": pulumi.ToSecret(args.RootKey).(pulumi.StringOutput),
-		},
+	conn, err := corev1.NewSecret(ctx, name+"-conn", &corev1.SecretArgs{
+		Metadata:   meta("conn"),
+		Type:       pulumi.String("Opaque"),
+		StringData: connectionSecret(args.Admin),
 	}, parent, k8s, pulumi.DependsOn(args.WaitFor))
 	if err != nil {
-		return nil, fmt.Errorf("creating root client secret: %w", err)
+		return nil, fmt.Errorf("creating connection secret: %w", err)
 	}
 	// The statements carry passwords, so they travel in a Secret, not a ConfigMap.
 	script, err := corev1.NewSecret(ctx, name+"-sql", &corev1.SecretArgs{
 		Metadata:   meta("sql"),
 		Type:       pulumi.String("Opaque"),
-		StringData: pulumi.StringMap{"bootstrap.sql": statements},
+		StringData: pulumi.StringMap{"bootstrap.sql": pulumi.ToSecret(statements).(pulumi.StringOutput)},
 	}, parent, k8s)
 	if err != nil {
 		return nil, fmt.Errorf("creating SQL secret: %w", err)
 	}
-	command := pulumi.Sprintf("cockroach sql --certs-dir=/certs --host=%s:%d --file=/sql/bootstrap.sql",
-		args.Host, args.Port)
 	job, err := batchv1.NewJob(ctx, name, &batchv1.JobArgs{
 		Metadata: meta("sql"),
 		Spec: &batchv1.JobSpecArgs{
@@ -56,7 +106,7 @@ func newSQLJob(ctx *pulumi.Context, name string, args *BootstrapArgs, statements
 			TtlSecondsAfterFinished: pulumi.Int(3600),
 			Template: &corev1.PodTemplateSpecArgs{
 				Metadata: &metav1.ObjectMetaArgs{Labels: pulumi.ToStringMap(args.Labels)},
-				Spec:     jobPod(args.CockroachVersion, command, certs, script),
+				Spec:     jobPod(args.CockroachVersion, conn, script),
 			},
 		},
 	}, parent, k8s, pulumi.DependsOn(args.WaitFor),
@@ -68,7 +118,7 @@ func newSQLJob(ctx *pulumi.Context, name string, args *BootstrapArgs, statements
 	return job, nil
 }
 
-func jobPod(version string, command pulumi.StringOutput, certs, script *corev1.Secret) *corev1.PodSpecArgs {
+func jobPod(version string, conn, script *corev1.Secret) *corev1.PodSpecArgs {
 	secretVolume := func(name string, secret *corev1.Secret, mode int) *corev1.VolumeArgs {
 		return &corev1.VolumeArgs{
 			Name: pulumi.String(name),
@@ -89,10 +139,20 @@ func jobPod(version string, command pulumi.StringOutput, certs, script *corev1.S
 			},
 		},
 		Containers: corev1.ContainerArray{&corev1.ContainerArgs{
-			Name:    pulumi.String("sql"),
-			Image:   pulumi.String("cockroachdb/cockroach:" + version),
-			Command: pulumi.StringArray{pulumi.String("/bin/sh"), pulumi.String("-c"), command},
+			Name:  pulumi.String("sql"),
+			Image: pulumi.String("cockroachdb/cockroach:" + version),
+			Command: pulumi.ToStringArray([]string{
+				"/cockroach/cockroach", "sql", "--file=/sql/bootstrap.sql",
+			}),
 			Env: corev1.EnvVarArray{
+				// The CLI reads its connection URL from COCKROACH_URL.
+				&corev1.EnvVarArgs{
+					Name: pulumi.String("COCKROACH_URL"),
+					ValueFrom: &corev1.EnvVarSourceArgs{SecretKeyRef: &corev1.SecretKeySelectorArgs{
+						Name: conn.Metadata.Name().Elem(),
+						Key:  pulumi.String("url"),
+					}},
+				},
 				&corev1.EnvVarArgs{Name: pulumi.String("HOME"), Value: pulumi.String("/tmp")},
 				// Secret volumes are group-readable for fsGroup; the key is still readable by
 				// this pod only.
@@ -112,7 +172,7 @@ func jobPod(version string, command pulumi.StringOutput, certs, script *corev1.S
 			},
 			VolumeMounts: corev1.VolumeMountArray{
 				&corev1.VolumeMountArgs{
-					Name: pulumi.String("certs"), MountPath: pulumi.String("/certs"),
+					Name: pulumi.String("conn"), MountPath: pulumi.String(connDir),
 					ReadOnly: pulumi.Bool(true),
 				},
 				&corev1.VolumeMountArgs{
@@ -123,7 +183,7 @@ func jobPod(version string, command pulumi.StringOutput, certs, script *corev1.S
 			},
 		}},
 		Volumes: corev1.VolumeArray{
-			secretVolume("certs", certs, 0o440),
+			secretVolume("conn", conn, 0o440),
 			secretVolume("sql", script, 0o440),
 			&corev1.VolumeArgs{Name: pulumi.String("tmp"), EmptyDir: &corev1.EmptyDirVolumeSourceArgs{}},
 		},

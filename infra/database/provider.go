@@ -21,22 +21,30 @@ func (b *Bootstrap) viaProvider(ctx *pulumi.Context, name string, args *Bootstra
 	if err != nil {
 		return nil, err
 	}
-	sslinline := pulumi.Bool(true)
-	provider, err := postgresql.NewProvider(ctx, name, &postgresql.ProviderArgs{
-		Host:            args.Host,
-		Port:            pulumi.Int(args.Port),
+	a := args.Admin
+	pargs := &postgresql.ProviderArgs{
+		Host:            a.Host,
+		Port:            pulumi.Int(a.Port),
 		Database:        pulumi.String("defaultdb"),
-		Username:        pulumi.String("root"),
-		Sslmode:         pulumi.String("verify-full"),
-		Sslrootcert:     caFile(name, args.CACert),
+		Username:        pulumi.String(a.User),
+		Password:        a.Password,
+		Sslmode:         pulumi.String(a.SSLMode),
 		ExpectedVersion: pulumi.String(expectedVersion),
 		Superuser:       pulumi.Bool(false),
-		Clientcert: &postgresql.ProviderClientcertArgs{
-			Cert:      args.RootCert,
-			Key:       pulumi.ToSecret(args.RootKey).(pulumi.StringOutput),
-			Sslinline: sslinline,
-		},
-	}, parent, pulumi.DependsOn([]pulumi.Resource{ready}))
+	}
+	// Without a CA file the provider verifies against the system roots.
+	if a.CACert != nil {
+		pargs.Sslrootcert = caFile(name, a.CACert)
+	}
+	if a.ClientCert != nil {
+		pargs.Clientcert = &postgresql.ProviderClientcertArgs{
+			Cert:      a.ClientCert,
+			Key:       pulumi.ToSecret(a.ClientKey).(pulumi.StringOutput),
+			Sslinline: pulumi.Bool(true),
+		}
+	}
+	provider, err := postgresql.NewProvider(ctx, name, pargs, parent,
+		pulumi.DependsOn([]pulumi.Resource{ready}))
 	if err != nil {
 		return nil, fmt.Errorf("creating PostgreSQL provider: %w", err)
 	}

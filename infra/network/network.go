@@ -58,6 +58,9 @@ type Network struct {
 	PrivateRouteTableIDs []pulumi.StringOutput
 	// Zones repeats AvailabilityZones.
 	Zones []string
+	// NATPublicIPs are the addresses the private subnets reach the internet from, for
+	// allowlists on the far side.
+	NATPublicIPs pulumi.StringArrayOutput `pulumi:"natPublicIps"`
 }
 
 // NewNetwork builds the VPC and everything in it.
@@ -72,14 +75,16 @@ func NewNetwork(ctx *pulumi.Context, name string, args *NetworkArgs,
 	if err := ctx.RegisterComponentResource("identity:network:Network", name, n, opts...); err != nil {
 		return nil, fmt.Errorf("registering network %s: %w", name, err)
 	}
-	b := builder{ctx: ctx, name: name, args: args, parent: pulumi.Parent(n)}
+	b := &builder{ctx: ctx, name: name, args: args, parent: pulumi.Parent(n)}
 	if err := b.build(n, plan); err != nil {
 		return nil, fmt.Errorf("network %s: %w", name, err)
 	}
+	n.NATPublicIPs = b.natIPs
 	if err := ctx.RegisterResourceOutputs(n, pulumi.Map{
 		"vpcId":            n.VpcID,
 		"privateSubnetIds": n.PrivateSubnetIDs,
 		"publicSubnetIds":  n.PublicSubnetIDs,
+		"natPublicIps":     n.NATPublicIPs,
 	}); err != nil {
 		return nil, fmt.Errorf("registering network %s outputs: %w", name, err)
 	}
@@ -124,9 +129,10 @@ type builder struct {
 	name   string
 	args   *NetworkArgs
 	parent pulumi.ResourceOption
+	natIPs pulumi.StringArrayOutput
 }
 
-func (b builder) tags(name string, extra map[string]string) pulumi.StringMap {
+func (b *builder) tags(name string, extra map[string]string) pulumi.StringMap {
 	out := pulumi.StringMap{"Name": pulumi.String(name)}
 	for k, v := range b.args.Tags {
 		out[k] = pulumi.String(v)
@@ -137,7 +143,7 @@ func (b builder) tags(name string, extra map[string]string) pulumi.StringMap {
 	return out
 }
 
-func (b builder) build(n *Network, plan subnetPlan) error {
+func (b *builder) build(n *Network, plan subnetPlan) error {
 	vpc, err := ec2.NewVpc(b.ctx, b.name+"-vpc", &ec2.VpcArgs{
 		CidrBlock:          pulumi.String(b.args.Cidr),
 		EnableDnsHostnames: pulumi.Bool(true),
@@ -177,7 +183,7 @@ func (b builder) build(n *Network, plan subnetPlan) error {
 	return b.privateSubnets(n, vpc, nats, plan.private, public)
 }
 
-func (b builder) publicSubnets(vpc *ec2.Vpc, igw *ec2.InternetGateway,
+func (b *builder) publicSubnets(vpc *ec2.Vpc, igw *ec2.InternetGateway,
 	cidrs []netip.Prefix,
 ) ([]*ec2.Subnet, error) {
 	rt, err := ec2.NewRouteTable(b.ctx, b.name+"-public", &ec2.RouteTableArgs{
@@ -217,12 +223,13 @@ func (b builder) publicSubnets(vpc *ec2.Vpc, igw *ec2.InternetGateway,
 	return subnets, nil
 }
 
-func (b builder) natGateways(public []*ec2.Subnet) ([]*ec2.NatGateway, error) {
+func (b *builder) natGateways(public []*ec2.Subnet) ([]*ec2.NatGateway, error) {
 	count := 1
 	if b.args.NATGateways == NATPerAZ {
 		count = len(public)
 	}
 	var nats []*ec2.NatGateway
+	var ips pulumi.StringArray
 	for i := range count {
 		zone := b.args.AvailabilityZones[i]
 		name := fmt.Sprintf("%s-nat-%s", b.name, zone)
@@ -242,11 +249,13 @@ func (b builder) natGateways(public []*ec2.Subnet) ([]*ec2.NatGateway, error) {
 			return nil, fmt.Errorf("creating NAT gateway in %s: %w", zone, err)
 		}
 		nats = append(nats, nat)
+		ips = append(ips, eip.PublicIp)
 	}
+	b.natIPs = ips.ToStringArrayOutput()
 	return nats, nil
 }
 
-func (b builder) privateSubnets(n *Network, vpc *ec2.Vpc, nats []*ec2.NatGateway,
+func (b *builder) privateSubnets(n *Network, vpc *ec2.Vpc, nats []*ec2.NatGateway,
 	cidrs []netip.Prefix, public []*ec2.Subnet,
 ) error {
 	var privateIDs, publicIDs pulumi.StringArray

@@ -53,8 +53,15 @@ type DSN struct {
 	// (localhost, 127.0.0.0/8, ::1); remote hosts should use verify-full.
 	SSLMode string
 	// SSLRootCert is the path of the CA bundle that verifies the server, as seen by the Ory
-	// process. Optional; required with verify-ca and verify-full.
+	// process. Optional; required with verify-ca and verify-full unless UseSystemRoots is set.
 	SSLRootCert string
+	// UseSystemRoots verifies the server against the operating system's trusted roots instead
+	// of SSLRootCert, as for CockroachDB Cloud's publicly trusted certificates. Optional; only
+	// with verify-full, and not together with SSLRootCert.
+	UseSystemRoots bool
+	// Options is the libpq options parameter, such as --cluster=<routing-id> for CockroachDB
+	// Cloud Basic and Standard. Optional.
+	Options string
 	// SSLCert is the path of a client certificate for certificate authentication. Optional;
 	// when set, SSLKey is required too.
 	SSLCert string
@@ -107,11 +114,17 @@ func (d DSN) validate(key string) error {
 	}
 
 	checkOneOf(&f, key+".sslmode", d.SSLMode, SSLModes)
-	if d.SSLMode == SSLDisable && !isLoopback(d.Host) {
-		f.add(key+".sslmode", "disable is accepted only for loopback hosts, got host %q; "+
-			"want verify-full with sslrootcert", d.Host)
+	// Without verification, anyone on the path can read or alter the traffic, so a remote
+	// host always gets a verified connection.
+	if (d.SSLMode == SSLDisable || d.SSLMode == SSLRequire) && !isLoopback(d.Host) {
+		f.add(key+".sslmode", "%s is accepted only for loopback hosts, got host %q; "+
+			"want verify-full with sslrootcert", d.SSLMode, d.Host)
 	}
-	if (d.SSLMode == SSLVerifyCA || d.SSLMode == SSLVerifyFull) && d.SSLRootCert == "" {
+	verifying := d.SSLMode == SSLVerifyCA || d.SSLMode == SSLVerifyFull
+	switch {
+	case d.UseSystemRoots && (d.SSLMode != SSLVerifyFull || d.SSLRootCert != ""):
+		f.add(key+".sslrootcert", "system roots need sslmode verify-full and no sslrootcert")
+	case verifying && d.SSLRootCert == "" && !d.UseSystemRoots:
 		f.add(key+".sslrootcert", "required with sslmode %s; want the CA bundle path", d.SSLMode)
 	}
 	if (d.SSLCert == "") != (d.SSLKey == "") {
@@ -160,6 +173,7 @@ func (d DSN) render(user *url.Userinfo) string {
 	setIf(q, "sslrootcert", d.SSLRootCert)
 	setIf(q, "sslcert", d.SSLCert)
 	setIf(q, "sslkey", d.SSLKey)
+	setIf(q, "options", d.Options)
 	if d.MaxConns > 0 {
 		q.Set("max_conns", strconv.Itoa(d.MaxConns))
 	}

@@ -91,7 +91,7 @@ func TestDSN_URL_EscapesCredentials(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			d := ory.DSN{
 				Engine: ory.EngineCockroach, Host: "db.example.com", Database: "hydra",
-				User: tt.user, Password: tt.password, SSLMode: ory.SSLRequire,
+				User: tt.user, Password: tt.password, SSLMode: ory.SSLVerifyFull, UseSystemRoots: true,
 			}
 			raw, err := d.URL()
 			require.NoError(t, err)
@@ -104,7 +104,7 @@ func TestDSN_URL_EscapesCredentials(t *testing.T) {
 			assert.Equal(t, tt.user, u.User.Username())
 			assert.Equal(t, "db.example.com:26257", u.Host)
 			assert.Equal(t, "/hydra", u.Path)
-			assert.Equal(t, "require", u.Query().Get("sslmode"))
+			assert.Equal(t, "verify-full", u.Query().Get("sslmode"))
 		})
 	}
 }
@@ -143,6 +143,17 @@ func TestDSN_Validate(t *testing.T) {
 			name:    "disable on a remote host",
 			mutate:  func(d *ory.DSN) { d.SSLMode = ory.SSLDisable },
 			wantErr: []string{"dsn.sslmode: disable is accepted only for loopback hosts"},
+		},
+		{
+			name:    "require on a remote host",
+			mutate:  func(d *ory.DSN) { d.SSLMode = ory.SSLRequire },
+			wantErr: []string{"dsn.sslmode: require is accepted only for loopback hosts"},
+		},
+		{name: "system roots", mutate: func(d *ory.DSN) { d.SSLRootCert, d.UseSystemRoots = "", true }},
+		{
+			name:    "system roots with a CA file",
+			mutate:  func(d *ory.DSN) { d.UseSystemRoots = true },
+			wantErr: []string{"dsn.sslrootcert: system roots need sslmode verify-full and no sslrootcert"},
 		},
 		{
 			name:    "verify-full without root cert",
@@ -202,4 +213,19 @@ func TestDSN_Validate(t *testing.T) {
 			}
 		})
 	}
+}
+
+func TestDSN_URL_CloudOptions(t *testing.T) {
+	d := ory.DSN{
+		Engine: ory.EngineCockroach, Host: "free-tier.gcp-us-central1.cockroachlabs.cloud",
+		Database: "kratos", User: "kratos", Password: "pw", SSLMode: ory.SSLVerifyFull,
+		UseSystemRoots: true, Options: "--cluster=my-cluster-123",
+	}
+	raw, err := d.URL()
+	require.NoError(t, err)
+	u, err := url.Parse(raw)
+	require.NoError(t, err)
+	assert.Equal(t, "--cluster=my-cluster-123", u.Query().Get("options"))
+	assert.Empty(t, u.Query().Get("sslrootcert"), "system roots name no CA file")
+	assert.Equal(t, "verify-full", u.Query().Get("sslmode"))
 }

@@ -218,6 +218,8 @@ func (m *mocks) NewResource(args pulumi.MockResourceArgs) (string, resource.Prop
 	switch args.TypeToken {
 	case "aws:lb/loadBalancer:LoadBalancer":
 		fake("dnsName", args.Name+"-"+shortHash(args.Name)+".elb.us-east-1.amazonaws.com")
+	case "aws:ec2/eip:Eip":
+		fake("publicIp", fmt.Sprintf("198.51.100.%d", 10+len(args.Name)%200))
 	case "aws:ebs/volume:Volume":
 		id = "vol-" + shortHash(args.Name)
 	case "aws:ec2/instance:Instance":

@@ -14,7 +14,8 @@ type Workload struct {
 	Replicas int
 	// Production turns on a hard zone spread and a PodDisruptionBudget.
 	Production bool
-	// CASecret names the Secret with ca.crt, mounted at CAMountPath. Required.
+	// CASecret names the Secret with ca.crt, mounted at CAMountPath. Optional: without it the
+	// pods trust the system roots.
 	CASecret string
 }
 
@@ -55,37 +56,40 @@ func workloadValues(chart string, w Workload) pulumi.Map {
 	if w.Production {
 		spread = "DoNotSchedule"
 	}
+	deployment := pulumi.Map{
+		"topologySpreadConstraints": pulumi.Array{pulumi.Map{
+			"maxSkew":           pulumi.Int(1),
+			"topologyKey":       pulumi.String("topology.kubernetes.io/zone"),
+			"whenUnsatisfiable": pulumi.String(spread),
+			"labelSelector": pulumi.Map{"matchLabels": pulumi.StringMap{
+				"app.kubernetes.io/name":     pulumi.String(chart),
+				"app.kubernetes.io/instance": pulumi.String("ory-" + chart),
+			}},
+		}},
+		"resources": pulumi.Map{
+			"requests": pulumi.StringMap{"cpu": pulumi.String("250m"), "memory": pulumi.String("256Mi")},
+			"limits":   pulumi.StringMap{"memory": pulumi.String("512Mi")},
+		},
+	}
+	if w.CASecret != "" {
+		// The chart mounts these into the migration job too, so both verify the database.
+		deployment["extraVolumes"] = pulumi.Array{pulumi.Map{
+			"name":   pulumi.String("cockroach-ca"),
+			"secret": pulumi.Map{"secretName": pulumi.String(w.CASecret)},
+		}}
+		deployment["extraVolumeMounts"] = pulumi.Array{pulumi.Map{
+			"name":      pulumi.String("cockroach-ca"),
+			"mountPath": pulumi.String(CAMountPath),
+			"readOnly":  pulumi.Bool(true),
+		}}
+	}
 	return pulumi.Map{
 		"replicaCount": pulumi.Int(w.Replicas),
 		"pdb": pulumi.Map{
 			"enabled": pulumi.Bool(w.Replicas > 1),
 			"spec":    pulumi.Map{"minAvailable": pulumi.Int(1)},
 		},
-		"deployment": pulumi.Map{
-			"topologySpreadConstraints": pulumi.Array{pulumi.Map{
-				"maxSkew":           pulumi.Int(1),
-				"topologyKey":       pulumi.String("topology.kubernetes.io/zone"),
-				"whenUnsatisfiable": pulumi.String(spread),
-				"labelSelector": pulumi.Map{"matchLabels": pulumi.StringMap{
-					"app.kubernetes.io/name":     pulumi.String(chart),
-					"app.kubernetes.io/instance": pulumi.String("ory-" + chart),
-				}},
-			}},
-			"resources": pulumi.Map{
-				"requests": pulumi.StringMap{"cpu": pulumi.String("250m"), "memory": pulumi.String("256Mi")},
-				"limits":   pulumi.StringMap{"memory": pulumi.String("512Mi")},
-			},
-			// The chart mounts these into the migration job too, so both verify the database.
-			"extraVolumes": pulumi.Array{pulumi.Map{
-				"name":   pulumi.String("cockroach-ca"),
-				"secret": pulumi.Map{"secretName": pulumi.String(w.CASecret)},
-			}},
-			"extraVolumeMounts": pulumi.Array{pulumi.Map{
-				"name":      pulumi.String("cockroach-ca"),
-				"mountPath": pulumi.String(CAMountPath),
-				"readOnly":  pulumi.Bool(true),
-			}},
-		},
+		"deployment": deployment,
 	}
 }
 
