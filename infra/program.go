@@ -42,6 +42,9 @@ func Deploy(ctx *pulumi.Context) (*Deployment, error) {
 	if err != nil {
 		return nil, err
 	}
+	if err := ctx.Log.Info(cfg.Summary(), nil); err != nil {
+		return nil, fmt.Errorf("logging the configuration: %w", err)
+	}
 	d := &Deployment{Outputs: map[string]pulumi.Input{}}
 
 	eksNet, err := network.NewNetwork(ctx, "eks", &network.NetworkArgs{

@@ -6,6 +6,7 @@ package stacks
 import (
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 )
 
@@ -216,6 +217,22 @@ type CockroachConfig struct {
 	// AmiParameter is the SSM parameter that names the node AMI (key
 	// `cockroachAmiParameter`, default the Amazon Linux 2023 x86_64 parameter).
 	AmiParameter string
+}
+
+// Summary is the effective configuration in one line, for the log at the start of a run. It
+// holds no secret.
+func (c *Config) Summary() string {
+	db := fmt.Sprintf("self-hosted CockroachDB %s, %d x %s", c.Cockroach.Version,
+		c.Cockroach.NodeCount, c.Cockroach.InstanceType)
+	if !c.SelfHosted() {
+		db = fmt.Sprintf("external CockroachDB at %s:%d (%s)", c.Database.External.Host,
+			c.Database.External.Port, c.Database.External.Network)
+	}
+	return fmt.Sprintf("stack %s (%s) in %s over %s: %s; EKS %s, %d x %s; "+
+		"bootstrap %s, users %s; Ory chart %s, %d replicas",
+		c.Stack, c.Environment, c.Region, strings.Join(c.AvailabilityZones, ","), db,
+		c.EKS.KubernetesVersion, c.EKS.NodeDesiredSize, c.EKS.NodeInstanceType,
+		c.Database.Bootstrap, c.Database.Users, c.Ory.ChartVersion, c.Ory.Replicas)
 }
 
 // SelfHosted reports whether the program builds its own CockroachDB cluster.

@@ -469,3 +469,13 @@ func TestSecretsFromConfigAreChecked(t *testing.T) {
 		})
 	}
 }
+
+func TestSummaryNamesTheShapeAndNoSecret(t *testing.T) {
+	values := validExternal()
+	cfg, err := Load(sourceOf(values), "identity", "test")
+	require.NoError(t, err)
+	s := cfg.Summary()
+	assert.Contains(t, s, "external CockroachDB at my-cluster-1234")
+	assert.Contains(t, s, "bootstrap job")
+	assert.NotContains(t, s, values["identity:externalDbPassword"])
+}
