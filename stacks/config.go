@@ -80,7 +80,6 @@ const (
 	NetworkVPC       = "vpc"
 	NetworkInternet  = "internet"
 	SSLVerifyFull    = "verify-full"
-	SSLVerifyCA      = "verify-ca"
 	DefaultSQLPort   = 26257
 	placeholderToken = "REPLACE"
 )
@@ -117,8 +116,8 @@ type ExternalDatabase struct {
 	// CACert is the PEM CA that signs the cluster's certificate (key `externalDbCaCert`);
 	// empty trusts the system roots, which CockroachDB Cloud's certificates chain to.
 	CACert string
-	// SSLMode is verify-full (default) or verify-ca (key `externalDbSslMode`); verify-ca needs
-	// CACert. Nothing weaker is accepted for a remote database.
+	// SSLMode must be verify-full (key `externalDbSslMode`, default verify-full): it is the only
+	// mode that checks the host name, and nothing weaker is accepted for a remote database.
 	SSLMode string
 	// Options is the libpq options parameter, such as --cluster=<routing-id> for CockroachDB
 	// Cloud Basic and Standard (key `externalDbOptions`, optional).

@@ -343,6 +343,31 @@ func TestLoadRejectsBadConfig(t *testing.T) {
 	}
 }
 
+func TestLoadAcceptsUnusualButValidValues(t *testing.T) {
+	cases := []struct {
+		name string
+		base func() map[string]string
+		set  map[string]string
+	}{
+		{"bare-metal nodes in prod", validProd, map[string]string{"identity:cockroachInstanceType": "m6i.metal"}},
+		{"t3 is Nitro", validDev, map[string]string{"identity:cockroachInstanceType": "t3.xlarge"}},
+		{"i3en is Nitro", validDev, map[string]string{"identity:cockroachInstanceType": "i3en.2xlarge"}},
+		{"ipv6 literal host", validExternal, map[string]string{"identity:externalDbHost": "2001:db8::10"}},
+		{"private ipv6 allowlist in prod", validProd,
+			map[string]string{"identity:cockroachAllowedCidrs": `["fd00:1::/48"]`}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			values := tc.base()
+			for k, v := range tc.set {
+				values[k] = v
+			}
+			_, err := Load(sourceOf(values), "identity", "test")
+			assert.NoError(t, err)
+		})
+	}
+}
+
 func TestExternalModeNeedsCredentials(t *testing.T) {
 	values := validExternal()
 	delete(values, "identity:externalDbPassword")
@@ -454,6 +479,7 @@ func TestSecretsFromConfigAreChecked(t *testing.T) {
 		{"short cipher", "kratosCipherSecret", strings.Repeat("c", 31), "want exactly 32"},
 		{"long cipher", "kratosCipherSecret", strings.Repeat("c", 33), "want exactly 32"},
 		{"short system secret", "hydraSystemSecret", "short", "want at least 32"},
+		{"multibyte cipher", "kratosCipherSecret", strings.Repeat("é", 16), "printable ASCII"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

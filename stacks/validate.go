@@ -49,17 +49,31 @@ func (v *validator) environment(c *Config) {
 	if !slices.Contains(allowed, c.Environment) {
 		v.fail("environment", "got %q; want one of %s", c.Environment, strings.Join(allowed, ", "))
 	}
-	if c.Owner == "" {
-		v.fail("owner", "must not be empty; it fills the Owner tag")
+	if !tagValue.MatchString(c.Owner) {
+		v.fail("owner", "got %q; want 1 to 256 letters, digits, spaces or _ . : / = + - @, "+
+			"the characters AWS accepts in tag values", c.Owner)
 	}
 }
 
-var regionPattern = regexp.MustCompile(`^[a-z]{2}(-[a-z]+)+-\d$`)
+var (
+	regionPattern = regexp.MustCompile(`^[a-z]{2}(-[a-z]+)+-\d$`)
+	tagValue      = regexp.MustCompile(`^[A-Za-z0-9 _.:/=+\-@]{1,256}$`)
+)
+
+// otherPartitions are AWS partitions whose ARNs differ from arn:aws:..., which the program
+// writes for the managed policies it attaches.
+var otherPartitions = []string{"us-gov-", "cn-", "us-iso"}
 
 func (v *validator) zones(c *Config) {
 	if !regionPattern.MatchString(c.Region) {
 		v.fail("aws:region", "got %q; want an AWS region such as us-east-1. "+
 			"Set it with `pulumi config set aws:region us-east-1`", c.Region)
+	}
+	for _, prefix := range otherPartitions {
+		if strings.HasPrefix(c.Region, prefix) {
+			v.fail("aws:region", "got %q; the program supports regions of the aws partition "+
+				"only (its IAM policy ARNs start with arn:aws:)", c.Region)
+		}
 	}
 	zones := c.AvailabilityZones
 	if len(zones) < 3 {
@@ -165,24 +179,65 @@ func (v *validator) between(key string, got, lo, hi int) {
 }
 
 func (v *validator) allowedCidrs(c *Config) {
+	const key = "cockroachAllowedCidrs"
 	for _, s := range c.Cockroach.AllowedCidrs {
-		p, err := netip.ParsePrefix(s)
+		p, ok := v.networkCIDR(key, s)
 		switch {
-		case err != nil:
-			v.fail("cockroachAllowedCidrs", "entry %q is not a CIDR block; want e.g. 10.9.0.0/16", s)
-		case p.Bits() == 0:
+		case !ok:
+		case tooBroad(p):
 			// The database must never be open to the world, in any environment: SQL and the
 			// DB Console are reachable only from the VPCs and the listed networks.
-			v.fail("cockroachAllowedCidrs", "entry %q opens SQL and the DB Console to the whole "+
-				"internet; list the client networks instead", s)
-		case c.Production() && !p.Addr().IsPrivate():
-			v.fail("cockroachAllowedCidrs", "entry %q is a public range, which prod does not "+
-				"accept; want private (RFC 1918 or ULA) ranges reached over peering or VPN", s)
+			v.fail(key, "entry %q opens SQL and the DB Console to the whole internet or a large "+
+				"part of it; list the client networks instead", s)
+		case c.Production() && !insidePrivate(p):
+			v.fail(key, "entry %q is a public range, which prod does not accept; want a block "+
+				"inside 10.0.0.0/8, 172.16.0.0/12, 192.168.0.0/16 or fc00::/7, reached over "+
+				"peering or VPN", s)
 		}
 	}
 	if c.Production() && c.Cockroach.PublicLoadBalancer {
 		v.fail("cockroachPublicLoadBalancer", "is true in prod; want false (an internal NLB)")
 	}
+}
+
+// networkCIDR parses an allowlist entry, which AWS wants as a network address.
+func (v *validator) networkCIDR(key, s string) (netip.Prefix, bool) {
+	p, err := netip.ParsePrefix(s)
+	switch {
+	case err != nil:
+		v.fail(key, "entry %q is not a CIDR block; want e.g. 10.9.0.0/16", s)
+		return netip.Prefix{}, false
+	case p.Masked() != p:
+		v.fail(key, "entry %q has host bits set; want the network address %s", s, p.Masked())
+		return netip.Prefix{}, false
+	}
+	return p, true
+}
+
+// tooBroad reports whether a block covers a large part of the internet: 0.0.0.0/0 itself, or
+// halves and quarters of it that add up to the same thing.
+func tooBroad(p netip.Prefix) bool {
+	if p.Addr().Is4() {
+		return p.Bits() < 8
+	}
+	return p.Bits() < 16
+}
+
+var privateBlocks = []netip.Prefix{
+	netip.MustParsePrefix("10.0.0.0/8"),
+	netip.MustParsePrefix("172.16.0.0/12"),
+	netip.MustParsePrefix("192.168.0.0/16"),
+	netip.MustParsePrefix("fc00::/7"),
+}
+
+// insidePrivate reports whether every address of p is private, not only its first one.
+func insidePrivate(p netip.Prefix) bool {
+	for _, q := range privateBlocks {
+		if q.Bits() <= p.Bits() && q.Contains(p.Addr()) {
+			return true
+		}
+	}
+	return false
 }
 
 // instanceType enforces CockroachDB's production checklist in prod: no burstable types, at least
@@ -194,6 +249,15 @@ func (v *validator) instanceType(c *Config) {
 	if err != nil {
 		v.fail(key, "got %q; want an EC2 instance type such as m6i.2xlarge: %v", it, err)
 		return
+	}
+	switch {
+	case shape.arm:
+		v.fail(key, "got %q, an Arm (Graviton) type; want an x86_64 type: the node image and "+
+			"the CockroachDB release are x86_64", it)
+	case !shape.nitro:
+		// Boot finds the store volume by its NVMe serial, which only Nitro types expose.
+		v.fail(key, "got %q, which is not a Nitro type; want generation 5 or newer, "+
+			"such as m6i.xlarge", it)
 	}
 	if !c.Production() {
 		return
@@ -213,13 +277,15 @@ type instanceShape struct {
 	vcpus      int
 	gibPerVCPU int
 	burstable  bool
+	arm        bool
+	nitro      bool
 }
 
 // memoryPerVCPU is GiB of memory per vCPU by instance class, for the current x86 and Graviton
 // generations (see the EC2 instance type pages). Classes absent here are refused in prod.
 var memoryPerVCPU = map[byte]int{'c': 2, 'm': 4, 'r': 8, 'i': 8, 'z': 8, 'x': 16, 't': 4}
 
-var instancePattern = regexp.MustCompile(`^([a-z]+)(\d+)([a-z-]*)\.(\d*)(x?large|medium|small|micro|nano)$`)
+var instancePattern = regexp.MustCompile(`^([a-z]+)(\d+)([a-z-]*)\.(\d*)(x?large|medium|small|micro|nano|metal(?:-\d+xl)?)$`)
 
 func parseInstanceType(it string) (instanceShape, error) {
 	m := instancePattern.FindStringSubmatch(it)
@@ -227,14 +293,21 @@ func parseInstanceType(it string) (instanceShape, error) {
 		return instanceShape{}, fmt.Errorf("not of the form family.size")
 	}
 	class, size := m[1][0], m[5]
+	generation, _ := strconv.Atoi(m[2])
 	vcpus := 1
-	switch size {
-	case "large":
+	switch {
+	case strings.HasPrefix(size, "metal"):
+		// Bare-metal sizes are the largest of their family; none has fewer than 48 vCPUs.
+		vcpus = 48
+	case size == "large":
 		vcpus = 2
-	case "xlarge":
+	case size == "xlarge":
 		n := 1
 		if m[4] != "" {
 			n, _ = strconv.Atoi(m[4])
+		}
+		if n == 0 {
+			return instanceShape{}, fmt.Errorf("size %s%s does not exist", m[4], size)
 		}
 		vcpus = 4 * n
 	}
@@ -242,7 +315,25 @@ func parseInstanceType(it string) (instanceShape, error) {
 		vcpus:      vcpus,
 		gibPerVCPU: memoryPerVCPU[class],
 		burstable:  class == 't',
+		arm:        strings.Contains(m[3], "g"),
+		nitro:      isNitro(m[1], generation, m[3]),
 	}, nil
+}
+
+// isNitro tells Nitro-based types by generation: 5 and newer, t3 and newer, and the few older
+// families rebuilt on Nitro.
+func isNitro(family string, generation int, attributes string) bool {
+	switch {
+	case generation >= 5:
+		return true
+	case family == "t" && generation >= 3:
+		return true
+	case family == "i" && generation == 3 && strings.Contains(attributes, "en"):
+		return true
+	case family == "z" && generation == 1:
+		return true
+	}
+	return false
 }
 
 var kubernetesVersionPattern = regexp.MustCompile(`^1\.\d{2}$`)
@@ -252,9 +343,12 @@ func (v *validator) eks(c *Config) {
 	if !kubernetesVersionPattern.MatchString(e.KubernetesVersion) {
 		v.fail("eksKubernetesVersion", "got %q; want an EKS version such as 1.33", e.KubernetesVersion)
 	}
-	if _, err := parseInstanceType(e.NodeInstanceType); err != nil {
+	if shape, err := parseInstanceType(e.NodeInstanceType); err != nil {
 		v.fail("eksNodeInstanceType", "got %q; want an EC2 instance type such as m5.xlarge",
 			e.NodeInstanceType)
+	} else if shape.arm {
+		v.fail("eksNodeInstanceType", "got %q, an Arm (Graviton) type; want an x86_64 type: "+
+			"the node group uses the AL2023 x86_64 image", e.NodeInstanceType)
 	}
 	if e.NodeMinSize < 1 || e.NodeMinSize > e.NodeDesiredSize || e.NodeDesiredSize > e.NodeMaxSize {
 		v.fail("eksNodeDesiredSize", "got min %d, desired %d, max %d; want 1 <= min <= desired <= max",
@@ -265,11 +359,8 @@ func (v *validator) eks(c *Config) {
 			e.NodeMinSize, len(c.AvailabilityZones))
 	}
 	for _, cidr := range e.PublicAccessCidrs {
-		p, err := netip.ParsePrefix(cidr)
-		switch {
-		case err != nil:
-			v.fail("eksPublicAccessCidrs", "entry %q is not a CIDR block", cidr)
-		case c.Production() && p.Bits() == 0:
+		p, ok := v.networkCIDR("eksPublicAccessCidrs", cidr)
+		if ok && c.Production() && tooBroad(p) {
 			v.fail("eksPublicAccessCidrs", "entry %q opens the Kubernetes API to the internet in "+
 				"prod; list the operators' networks", cidr)
 		}
@@ -340,6 +431,9 @@ func (v *validator) publicURL(c *Config, key, raw string) {
 		v.fail(key, "is required; want the absolute URL clients reach the service at")
 	case err != nil || u.Host == "" || (u.Scheme != "https" && u.Scheme != "http"):
 		v.fail(key, "got %q; want an absolute http(s) URL", raw)
+	case u.User != nil || u.RawQuery != "" || u.Fragment != "" || strings.Contains(raw, "{{"):
+		// The Ory charts pass their configuration through Helm's tpl, so {{ would be executed.
+		v.fail(key, "got %q; want a plain URL without user info, query, fragment or {{", raw)
 	case c.Production() && u.Scheme != "https":
 		v.fail(key, "got %q in prod; want https", raw)
 	}
@@ -360,10 +454,23 @@ func (v *validator) namespaces(names []string) {
 	}
 }
 
+func printableASCII(s string) bool {
+	for _, r := range s {
+		if r < 0x20 || r > 0x7e {
+			return false
+		}
+	}
+	return true
+}
+
 // secretLength checks a secret given in config. Absent secrets are generated by the program.
 func (v *validator) secretLength(key string, s Secret, minLen, exact int) {
 	switch {
 	case !s.IsSet():
+	case !printableASCII(s.Reveal()):
+		// Kratos counts characters, not bytes, and some clients mangle other encodings.
+		v.fail(key, "holds characters outside printable ASCII; want letters, digits and "+
+			"punctuation only")
 	case exact > 0 && s.Len() != exact:
 		v.fail(key, "has %d characters; want exactly %d", s.Len(), exact)
 	case s.Len() < minLen:
@@ -378,8 +485,9 @@ func (v *validator) external(e ExternalDatabase) {
 	case e.Host == "" || strings.Contains(e.Host, placeholderToken):
 		v.fail("externalDbHost", "got %q; want the cluster's SQL host name, for example "+
 			"my-cluster-1234.abc.aws-us-east-1.cockroachlabs.cloud", e.Host)
-	case strings.ContainsAny(e.Host, ":/@?"):
-		v.fail("externalDbHost", "got %q; want a host name alone, without scheme, port or path", e.Host)
+	case !hostName.MatchString(e.Host) && !isIP(e.Host):
+		v.fail("externalDbHost", "got %q; want a host name alone, without scheme, port or path",
+			e.Host)
 	}
 	v.between("externalDbPort", e.Port, 1, 65535)
 	if e.User == "" || strings.Contains(e.User, placeholderToken) || !sqlUser.MatchString(e.User) {
@@ -390,9 +498,9 @@ func (v *validator) external(e ExternalDatabase) {
 		v.fail("externalDbPassword", "is required in external mode. Set it with "+
 			"`pulumi config set --secret externalDbPassword`")
 	}
-	v.oneOf("externalDbSslMode", e.SSLMode, SSLVerifyFull, SSLVerifyCA)
-	if e.SSLMode == SSLVerifyCA && e.CACert == "" {
-		v.fail("externalDbCaCert", "is required with sslmode verify-ca; want the cluster's PEM CA")
+	if e.SSLMode != SSLVerifyFull {
+		v.fail("externalDbSslMode", "got %q; want verify-full, the only mode that checks the "+
+			"server's certificate and host name", e.SSLMode)
 	}
 	if e.CACert != "" {
 		if block, _ := pem.Decode([]byte(e.CACert)); block == nil || block.Type != "CERTIFICATE" {
@@ -406,7 +514,15 @@ func (v *validator) external(e ExternalDatabase) {
 	v.oneOf("externalDbNetwork", e.Network, NetworkVPC, NetworkInternet)
 }
 
-var sqlUser = regexp.MustCompile(`^[a-z_][a-z0-9_-]*$`)
+func isIP(s string) bool {
+	_, err := netip.ParseAddr(s)
+	return err == nil
+}
+
+var (
+	sqlUser  = regexp.MustCompile(`^[a-z_][a-z0-9_-]*$`)
+	hostName = regexp.MustCompile(`^[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?)*$`)
+)
 
 // unusedExternal refuses external keys in self-hosted mode: a half-configured switch is more
 // likely a mistake than an intention.

@@ -60,10 +60,9 @@ func TestExternalModeWithCAAndRoutingOptions(t *testing.T) {
 	g := run(t, "cloud", map[string]string{
 		"identity:externalDbCaCert":  ca,
 		"identity:externalDbOptions": "--cluster=my-cluster-1234",
-		"identity:externalDbSslMode": "verify-ca",
 	})
 	u := dsnOf(t, g, "kratos")
-	assert.Equal(t, "verify-ca", u.Query().Get("sslmode"))
+	assert.Equal(t, "verify-full", u.Query().Get("sslmode"))
 	assert.Equal(t, "/etc/cockroach-ca/ca.crt", u.Query().Get("sslrootcert"))
 	assert.Equal(t, "--cluster=my-cluster-1234", u.Query().Get("options"))
 	caSecret := g.Named(secretType, "cockroach-ca")
