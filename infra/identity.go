@@ -35,7 +35,9 @@ const (
 // carry secrets (the chart strips them), but the renderer validates their presence.
 var placeholderSecret = strings.Repeat("p", 32)
 
-// oryNamespace creates the namespace with the restricted Pod Security Standard enforced.
+// oryNamespace creates the namespace with the baseline Pod Security Standard enforced and the
+// restricted one warned about: the Ory charts' migration init containers carry no security
+// context, which restricted would refuse.
 func oryNamespace(ctx *pulumi.Context, cfg *stacks.Config,
 	k8s pulumi.ResourceOption,
 ) (*corev1.Namespace, error) {
@@ -73,7 +75,7 @@ type dbTarget struct {
 	port int
 	// caCert verifies the server; nil trusts the system roots.
 	caCert pulumi.StringInput
-	// sslMode is verify-full or verify-ca, and options the libpq options parameter.
+	// sslMode is verify-full, and options the libpq options parameter.
 	sslMode, options string
 	// ready lists what must exist before anything connects.
 	ready []pulumi.Resource
@@ -301,7 +303,16 @@ func hydraConfig(cfg *stacks.Config, t dbTarget) (map[string]any, error) {
 	return withoutSecrets(c), nil
 }
 
+// smtpFromSecret stands in for the SMTP URI in the chart values. The chart reads the real URI
+// from the Secret (key smtpConnectionURI), but only when the values name one, and it strips this
+// stand-in from the rendered configuration.
+const smtpFromSecret = "smtps://smtp-uri-from-secret.invalid:465/"
+
 func kratosConfig(cfg *stacks.Config, t dbTarget) (map[string]any, error) {
+	smtp := ""
+	if cfg.Ory.SMTPURI.IsSet() {
+		smtp = smtpFromSecret
+	}
 	c, err := ory.KratosConfig(ory.KratosSettings{
 		DSN:                     placeholderDSN(cfg, t, "kratos"),
 		PublicPort:              kratosPublicPort,
@@ -309,6 +320,7 @@ func kratosConfig(cfg *stacks.Config, t dbTarget) (map[string]any, error) {
 		PublicBaseURL:           cfg.Ory.KratosPublicURL,
 		DefaultBrowserReturnURL: cfg.Ory.KratosReturnURL,
 		HaveIBeenPwned:          cfg.Ory.PasswordBreachCheck,
+		CourierSMTPURI:          smtp,
 		DefaultSecrets:          []string{placeholderSecret},
 		CookieSecrets:           []string{placeholderSecret},
 		CipherSecrets:           []string{placeholderSecret},

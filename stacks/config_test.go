@@ -353,8 +353,10 @@ func TestLoadAcceptsUnusualButValidValues(t *testing.T) {
 		{"t3 is Nitro", validDev, map[string]string{"identity:cockroachInstanceType": "t3.xlarge"}},
 		{"i3en is Nitro", validDev, map[string]string{"identity:cockroachInstanceType": "i3en.2xlarge"}},
 		{"ipv6 literal host", validExternal, map[string]string{"identity:externalDbHost": "2001:db8::10"}},
-		{"private ipv6 allowlist in prod", validProd,
-			map[string]string{"identity:cockroachAllowedCidrs": `["fd00:1::/48"]`}},
+		{
+			"private ipv6 allowlist in prod", validProd,
+			map[string]string{"identity:cockroachAllowedCidrs": `["fd00:1::/48"]`},
+		},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

@@ -285,7 +285,10 @@ type instanceShape struct {
 // generations (see the EC2 instance type pages). Classes absent here are refused in prod.
 var memoryPerVCPU = map[byte]int{'c': 2, 'm': 4, 'r': 8, 'i': 8, 'z': 8, 'x': 16, 't': 4}
 
-var instancePattern = regexp.MustCompile(`^([a-z]+)(\d+)([a-z-]*)\.(\d*)(x?large|medium|small|micro|nano|metal(?:-\d+xl)?)$`)
+// instancePattern splits a type such as m6id.2xlarge into class, generation, attributes,
+// size multiplier and size.
+var instancePattern = regexp.MustCompile(`^([a-z]+)(\d+)([a-z-]*)\.(\d*)` +
+	`(x?large|medium|small|micro|nano|metal(?:-\d+xl)?)$`)
 
 func parseInstanceType(it string) (instanceShape, error) {
 	m := instancePattern.FindStringSubmatch(it)
@@ -417,6 +420,14 @@ func (v *validator) ory(c *Config) {
 		v.oneOf("oryPublicServices", s, DefaultPublicServices...)
 	}
 	v.namespaces(o.KetoNamespaces)
+	if o.SMTPURI.IsSet() {
+		u, err := url.Parse(o.SMTPURI.Reveal())
+		if err != nil || (u.Scheme != "smtp" && u.Scheme != "smtps") || u.Host == "" {
+			// The value may hold a password, so it is not echoed.
+			v.fail("kratosSmtpUri", "is not an smtp:// or smtps:// URL with a host, such as "+
+				"smtps://user:password@mail.example.com:465/")
+		}
+	}
 	v.secretLength("hydraSystemSecret", o.HydraSystemSecret, 32, 0)
 	v.secretLength("hydraCookieSecret", o.HydraCookieSecret, 32, 0)
 	v.secretLength("kratosDefaultSecret", o.KratosDefaultSecret, 32, 0)
@@ -532,8 +543,10 @@ func (v *validator) unusedExternal(e ExternalDatabase) {
 		"externalDbPassword": e.Password.IsSet(), "externalDbCaCert": e.CACert != "",
 		"externalDbOptions": e.Options != "",
 	}
-	for _, key := range []string{"externalDbHost", "externalDbUser", "externalDbPassword",
-		"externalDbCaCert", "externalDbOptions"} {
+	for _, key := range []string{
+		"externalDbHost", "externalDbUser", "externalDbPassword",
+		"externalDbCaCert", "externalDbOptions",
+	} {
 		if set[key] {
 			v.fail(key, "is set, but databaseMode is self-hosted; set databaseMode to external "+
 				"or remove the key")

@@ -33,8 +33,13 @@ var fillIns = map[string]map[string]string{
 	},
 }
 
-// secretFillIns are the fill-ins a user sets with `pulumi config set --secret`.
-var secretFillIns = []string{"identity:externalDbPassword"}
+// secretFillIns are the keys a user sets with `pulumi config set --secret`; tests that set them
+// mark them secret the same way.
+var secretFillIns = []string{
+	"identity:externalDbPassword", "identity:kratosSmtpUri", "identity:hydraSystemSecret",
+	"identity:hydraCookieSecret", "identity:kratosDefaultSecret", "identity:kratosCookieSecret",
+	"identity:kratosCipherSecret",
+}
 
 func run(t *testing.T, stack string, overrides map[string]string) *offline.Graph {
 	t.Helper()
@@ -177,6 +182,8 @@ func TestDataVolumeIsSeparateEncryptedAndKept(t *testing.T) {
 					"the store must not be a block device that dies with the instance")
 				assert.True(t, inst.DeleteFirst,
 					"a replacement must free the interface and volume first")
+				assert.Subset(t, inst.IgnoreChanges, []string{"ami", "userData", "instanceType"},
+					"changes that would stop every node at once wait for a rolling replacement")
 			}
 		})
 	}

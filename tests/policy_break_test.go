@@ -193,6 +193,25 @@ func TestEachPolicyCatchesItsBreakage(t *testing.T) {
 			return replace(g, set(release(t, g, "hydra"), resource.NewArrayProperty(nil),
 				"values", "deployment", "topologySpreadConstraints"))
 		}, "values.deployment.topologySpreadConstraints"},
+		{"ory-dsn-verify-full", false, func(g *offline.Graph) *offline.Graph {
+			r := first(t, g, secretType, func(r *offline.Resource) bool { return r.Name == "ory-db-conn" })
+			url := "postgresql://root@crdb.example.com:26257/defaultdb?sslmode=require"
+			return replace(g, set(r, resource.MakeSecret(strProp(url)), "stringData", "url"))
+		}, "(dsn)"},
+		{"admin-apis-private", false, func(g *offline.Graph) *offline.Graph {
+			return replace(g, set(release(t, g, "kratos"), yes, "values", "ingress", "admin", "enabled"))
+		}, "values.ingress.admin.enabled"},
+		{"no-dev-mode", false, func(g *offline.Graph) *offline.Graph {
+			args := resource.NewArrayProperty([]resource.PropertyValue{strProp("--dev")})
+			return replace(g, set(release(t, g, "kratos"), args, "values", "deployment", "extraArgs"))
+		}, "values.deployment.extraArgs"},
+		{"sensitive-values-secret", false, func(g *offline.Graph) *offline.Graph {
+			secret := first(t, g, secretType, func(r *offline.Resource) bool { return r.Name == "ory-hydra" })
+			system := text(at(resource.NewObjectProperty(secret.Inputs), "stringData", "secretsSystem"))
+			require.NotEmpty(t, system)
+			return replace(g, set(release(t, g, "hydra"), strProp(system),
+				"values", "hydra", "config", "secrets", "system"))
+		}, "values.hydra.config.secrets.system"},
 		{"no-admin-iam", false, func(g *offline.Graph) *offline.Graph {
 			r := first(t, g, roleTy, nil)
 			admin := `{"Version":"2012-10-17",` +

@@ -3,6 +3,7 @@ package tests
 import (
 	"encoding/json"
 	"fmt"
+	"net/url"
 	"os"
 	"regexp"
 	"strings"
@@ -32,6 +33,8 @@ type policyEnv struct {
 	production bool
 	publicNLB  bool
 }
+
+func (e policyEnv) secrets() map[string]bool { return secretValues(e.graph) }
 
 // policy is one invariant over the resource graph. Types lists the resource types it inspects;
 // outputsType stands for the stack outputs.
@@ -223,9 +226,14 @@ var policies = []policy{
 		types: []string{anyType},
 		check: func(_ policyEnv, r *offline.Resource) []finding {
 			var out []finding
+			if r.Type == pgProvider {
+				if mode := text(prop(r, "sslmode")); mode != "verify-full" {
+					out = append(out, finding{"sslmode", fmt.Sprintf("got %q; want verify-full", mode)})
+				}
+			}
 			for _, s := range offline.Strings(resource.NewObjectProperty(r.Inputs)) {
-				if strings.HasPrefix(s, "cockroach://") && !strings.Contains(s, "sslmode=verify-full") {
-					out = append(out, finding{"(dsn)", "cockroach DSN without sslmode=verify-full"})
+				if d := unverifiedDatabaseURL(s); d != "" {
+					out = append(out, finding{"(dsn)", d})
 				}
 			}
 			return out
@@ -293,6 +301,11 @@ var policies = []policy{
 					out = append(out, finding{"values." + strings.Join(key, "."), "development mode"})
 				}
 			}
+			for _, arg := range offline.Strings(prop(r, "values", "deployment", "extraArgs")) {
+				if arg == "--dev" || arg == "--development" {
+					out = append(out, finding{"values.deployment.extraArgs", "development flag " + arg})
+				}
+			}
 			return out
 		},
 	},
@@ -315,12 +328,11 @@ var policies = []policy{
 		check: func(_ policyEnv, r *offline.Resource) []finding {
 			var out []finding
 			for _, svc := range []string{"admin", "write"} {
-				v := prop(r, "values", "service", svc)
-				if !v.IsObject() {
-					continue
-				}
-				if text(at(v, "type")) != "ClusterIP" {
+				if v := prop(r, "values", "service", svc); v.IsObject() && text(at(v, "type")) != "ClusterIP" {
 					out = append(out, finding{"values.service." + svc + ".type", "admin API must be ClusterIP"})
+				}
+				if v := prop(r, "values", "ingress", svc, "enabled"); v.IsBool() && v.BoolValue() {
+					out = append(out, finding{"values.ingress." + svc + ".enabled", "admin API behind an ingress"})
 				}
 			}
 			return out
@@ -329,8 +341,9 @@ var policies = []policy{
 	{
 		name:  "sensitive-values-secret",
 		types: []string{anyType},
-		check: func(_ policyEnv, r *offline.Resource) []finding {
+		check: func(env policyEnv, r *offline.Resource) []finding {
 			var out []finding
+			leaked := env.secrets()
 			walk(resource.NewObjectProperty(r.Inputs), "", false, func(path string, v resource.PropertyValue, secret bool) {
 				s := v.StringValue()
 				if secret {
@@ -341,6 +354,9 @@ var policies = []policy{
 				}
 				if r.Type == outputsType && sensitiveOutput.MatchString(path) {
 					out = append(out, finding{path, "sensitive output is not a Pulumi secret"})
+				}
+				if leaked[s] {
+					out = append(out, finding{path, "a value secret elsewhere appears in plain text"})
 				}
 			})
 			return out
@@ -427,6 +443,44 @@ var policies = []policy{
 			return out
 		},
 	},
+}
+
+// unverifiedDatabaseURL explains why a database URL skips verify-full, or returns "" for any
+// other string and for loopback URLs.
+func unverifiedDatabaseURL(s string) string {
+	u, err := url.Parse(s)
+	if err != nil || u.User == nil {
+		return ""
+	}
+	switch u.Scheme {
+	case "cockroach", "postgres", "postgresql":
+	default:
+		return ""
+	}
+	if host := u.Hostname(); host == "localhost" || strings.HasPrefix(host, "127.") {
+		return ""
+	}
+	if mode := u.Query().Get("sslmode"); mode != "verify-full" {
+		return fmt.Sprintf("%s URL with sslmode %q; want verify-full", u.Scheme, mode)
+	}
+	return ""
+}
+
+// secretValues are the strings some resource marks secret. Such a value in plain text
+// anywhere else has leaked.
+func secretValues(g *offline.Graph) map[string]bool {
+	out := map[string]bool{}
+	for _, r := range g.Resources {
+		walk(resource.NewObjectProperty(r.Inputs), "", false,
+			func(_ string, v resource.PropertyValue, secret bool) {
+				// Certificates are public even where they share a secret with their key.
+				s := v.StringValue()
+				if secret && len(s) >= 16 && !strings.HasPrefix(s, "-----BEGIN CERTIFICATE") {
+					out[s] = true
+				}
+			})
+	}
+	return out
 }
 
 func pinnedTag(tag string) bool {

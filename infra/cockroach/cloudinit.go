@@ -130,8 +130,10 @@ func RenderCloudInit(b NodeBoot) (string, error) {
 		{"data-volume.sh", "/usr/local/sbin/cockroach-data-volume", "0755"},
 		{"fetch-certs.sh", "/usr/local/sbin/cockroach-fetch-certs", "0755"},
 		{"cockroach.service", "/etc/systemd/system/cockroach.service", "0644"},
+		{"cockroach-certs.service", "/etc/systemd/system/cockroach-certs.service", "0644"},
+		{"cockroach-certs.timer", "/etc/systemd/system/cockroach-certs.timer", "0644"},
 	}
-	units := []string{"chronyd", "cockroach"}
+	units := []string{"chronyd", "cockroach", "cockroach-certs.timer"}
 	if b.Index == 0 {
 		files = append(files,
 			struct{ tmpl, path, mode string }{"init.sh", "/usr/local/sbin/cockroach-init", "0755"},
@@ -170,7 +172,10 @@ func bootCommands(units []string) [][]string {
 		{"systemctl", "restart", "chronyd"},
 	}
 	for _, u := range units[1:] {
-		cmds = append(cmds, []string{"systemctl", "enable", "--now", u + ".service"})
+		if !strings.Contains(u, ".") {
+			u += ".service"
+		}
+		cmds = append(cmds, []string{"systemctl", "enable", "--now", u})
 	}
 	return cmds
 }

@@ -50,6 +50,10 @@ func TestRenderCloudInitIsValidCloudConfig(t *testing.T) {
 		"nvme-Amazon_Elastic_Block_Store_vol0123456789abcdef0")
 	assert.NotContains(t, paths["/usr/local/sbin/cockroach-fetch-certs"], "client.root",
 		"nodes other than 0 never read the root key")
+	assert.Contains(t, paths["/etc/systemd/system/cockroach-certs.service"], "SIGHUP",
+		"renewed certificates are reloaded without a restart")
+	assert.Contains(t, paths["/etc/systemd/system/cockroach-certs.timer"], "OnUnitActiveSec=1d")
+	assert.Contains(t, doc.RunCmd, []string{"systemctl", "enable", "--now", "cockroach-certs.timer"})
 }
 
 func TestRenderCloudInitNodeZeroInitialises(t *testing.T) {

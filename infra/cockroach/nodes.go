@@ -161,9 +161,11 @@ func (b *clusterBuilder) instance(n node, sg *ec2.SecurityGroup, subnetID pulumi
 		// A replacement must release the fixed interface and the store volume before its
 		// successor can take them, so the old instance goes first.
 		pulumi.DeleteBeforeReplace(true),
-		// A newer AMI behind the SSM parameter must not replace a running database node;
-		// roll nodes one at a time instead (see the README).
-		pulumi.IgnoreChanges([]string{"ami"}))
+		// A change to any of these would stop every node at once: Pulumi updates the nodes in
+		// parallel, and a user-data or type change is a stop and start. A new version in user
+		// data would not even install, since cloud-init runs once per instance. They apply
+		// when a node is replaced, one at a time (see "Upgrading CockroachDB" in the README).
+		pulumi.IgnoreChanges([]string{"ami", "userData", "instanceType"}))
 	if err != nil {
 		return nil, nil, fmt.Errorf("creating instance: %w", err)
 	}

@@ -10,6 +10,8 @@ import (
 	corev1 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/core/v1"
 	metav1 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/meta/v1"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+
+	"github.com/ory-identity-layer/identity/infra/digest"
 )
 
 // jobUID is the unprivileged user the SQL Job runs as.
@@ -105,13 +107,23 @@ func newSQLJob(ctx *pulumi.Context, name string, args *BootstrapArgs, statements
 			BackoffLimit:            pulumi.Int(12),
 			TtlSecondsAfterFinished: pulumi.Int(3600),
 			Template: &corev1.PodTemplateSpecArgs{
-				Metadata: &metav1.ObjectMetaArgs{Labels: pulumi.ToStringMap(args.Labels)},
-				Spec:     jobPod(args.CockroachVersion, conn, script),
+				Metadata: &metav1.ObjectMetaArgs{
+					Labels: pulumi.ToStringMap(args.Labels),
+					// The statements live in a Secret the spec only names; their digest in the
+					// spec makes a changed password or a new service re-run the Job.
+					Annotations: pulumi.StringMap{
+						"identity/statements-sha256": digest.Of(statements, conn.StringData),
+					},
+				},
+				Spec: jobPod(args.CockroachVersion, conn, script),
 			},
 		},
 	}, parent, k8s, pulumi.DependsOn(args.WaitFor),
-		// A changed password or a new service re-runs the statements: they are idempotent.
-		pulumi.ReplaceOnChanges([]string{"spec"}), pulumi.DeleteBeforeReplace(true))
+		// Re-running is safe: the statements are idempotent.
+		pulumi.ReplaceOnChanges([]string{"spec"}), pulumi.DeleteBeforeReplace(true),
+		// Pulumi waits for the Job to complete, and the Job retries while the cluster comes
+		// up or an allowlist is being opened; give it longer than the default ten minutes.
+		pulumi.Timeouts(&pulumi.CustomTimeouts{Create: "30m", Update: "30m"}))
 	if err != nil {
 		return nil, fmt.Errorf("creating SQL job: %w", err)
 	}

@@ -82,7 +82,20 @@ func (b *Bootstrap) viaProvider(ctx *pulumi.Context, name string, args *Bootstra
 		if err != nil {
 			return nil, fmt.Errorf("granting %s on %s: %w", l.User, l.Database, err)
 		}
-		done = append(done, db, role, grant)
+		// As on the Job path: migrations create tables in the public schema, which the grant
+		// on the database alone does not cover in CockroachDB.
+		schema, err := postgresql.NewGrant(ctx, name+"-"+l.Database+"-public-"+l.User,
+			&postgresql.GrantArgs{
+				Database:   db.Name,
+				Role:       role.Name,
+				Schema:     pulumi.String("public"),
+				ObjectType: pulumi.String("schema"),
+				Privileges: pulumi.ToStringArray([]string{"CREATE", "USAGE"}),
+			}, opts...)
+		if err != nil {
+			return nil, fmt.Errorf("granting %s on %s.public: %w", l.User, l.Database, err)
+		}
+		done = append(done, db, role, grant, schema)
 	}
 	return done, nil
 }

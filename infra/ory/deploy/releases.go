@@ -11,6 +11,8 @@ import (
 	helmv3 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/helm/v3"
 	metav1 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/meta/v1"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+
+	"github.com/ory-identity-layer/identity/infra/digest"
 )
 
 // releaseTimeout bounds each release, migrations included, in seconds.
@@ -103,6 +105,18 @@ func (r *Releases) release(ctx *pulumi.Context, name string, args *ReleasesArgs,
 	for k, v := range svc.Values {
 		values[k] = v
 	}
+	// The chart's own checksum covers only its own Secret, which is disabled; this one rolls
+	// the pods when a DSN or an Ory secret changes, so none keeps running on stale values.
+	deployment := pulumi.Map{}
+	if d, ok := values["deployment"].(pulumi.Map); ok {
+		for k, v := range d {
+			deployment[k] = v
+		}
+	}
+	deployment["podMetadata"] = pulumi.Map{"annotations": pulumi.StringMap{
+		"checksum/ory-secrets": digest.Of(svc.SecretData),
+	}}
+	values["deployment"] = deployment
 	values["image"] = pulumi.Map{"tag": pulumi.String(svc.ImageTag)}
 	values["secret"] = pulumi.Map{
 		"enabled":      pulumi.Bool(false),
