@@ -93,6 +93,11 @@ func TestEachPolicyCatchesItsBreakage(t *testing.T) {
 			return replace(g, set(r, num(26257), "toPort"))
 		}, "cidrIpv4"},
 		{"no-world-ingress", false, func(g *offline.Graph) *offline.Graph {
+			r := first(t, g, ingressRuleTy, func(r *offline.Resource) bool { return str(r, "cidrIpv4") != "" })
+			r = set(set(r, strProp("128.0.0.0/1"), "cidrIpv4"), num(8080), "fromPort")
+			return replace(g, set(r, num(8080), "toPort"))
+		}, "cidrIpv4"},
+		{"no-world-ingress", false, func(g *offline.Graph) *offline.Graph {
 			r := first(t, g, "aws:ec2/securityGroup:SecurityGroup", isNodes)
 			rule := resource.NewObjectProperty(resource.PropertyMap{
 				"fromPort": num(0), "toPort": num(65535),
