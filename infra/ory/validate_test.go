@@ -175,8 +175,10 @@ func TestKratosSettings_Validate(t *testing.T) {
 			mutate: func(s *ory.KratosSettings) { s.Hasher.BcryptCost = 13 },
 		},
 		{
-			name:   "bcrypt cost 10 in development mode",
-			mutate: func(s *ory.KratosSettings) { s.Production, s.Dev, s.Hasher.BcryptCost = false, true, 10 },
+			name: "bcrypt cost 10 in development mode",
+			mutate: func(s *ory.KratosSettings) {
+				s.Production, s.Dev, s.Hasher.BcryptCost = false, true, 10
+			},
 		},
 		{
 			name:    "bcrypt cost 10 outside development mode",
@@ -184,8 +186,10 @@ func TestKratosSettings_Validate(t *testing.T) {
 			wantErr: []string{"kratos.hasher.bcrypt_cost: got 10; want 12 to 31; Kratos raises"},
 		},
 		{
-			name:    "bcrypt cost below OWASP in development mode",
-			mutate:  func(s *ory.KratosSettings) { s.Production, s.Dev, s.Hasher.BcryptCost = false, true, 9 },
+			name: "bcrypt cost below OWASP in development mode",
+			mutate: func(s *ory.KratosSettings) {
+				s.Production, s.Dev, s.Hasher.BcryptCost = false, true, 9
+			},
 			wantErr: []string{"kratos.hasher.bcrypt_cost: got 9; want 10 to 31"},
 		},
 		{

@@ -77,8 +77,10 @@ func oryBinary(binDir string, s Service) (string, error) {
 }
 
 // postgresBinDirs are searched after PATH. Debian keeps the server programs out of PATH.
-var postgresBinDirs = []string{"/usr/lib/postgresql/15/bin", "/usr/lib/postgresql/16/bin",
-	"/usr/lib/postgresql/17/bin"}
+var postgresBinDirs = []string{
+	"/usr/lib/postgresql/15/bin", "/usr/lib/postgresql/16/bin",
+	"/usr/lib/postgresql/17/bin",
+}
 
 // pgTools holds the PostgreSQL programs the stack runs.
 type pgTools struct {

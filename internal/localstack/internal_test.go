@@ -54,8 +54,10 @@ func TestRandomPassword_SurvivesTheDSN(t *testing.T) {
 	assert.NotEqual(t, a, b)
 	assert.Contains(t, a, "@/% :")
 
-	raw, err := ory.DSN{Engine: ory.EnginePostgres, Host: "127.0.0.1", Database: "keto",
-		User: "keto", Password: a, SSLMode: ory.SSLDisable}.URL()
+	raw, err := ory.DSN{
+		Engine: ory.EnginePostgres, Host: "127.0.0.1", Database: "keto",
+		User: "keto", Password: a, SSLMode: ory.SSLDisable,
+	}.URL()
 	require.NoError(t, err)
 	u, err := url.Parse(raw)
 	require.NoError(t, err)
@@ -124,14 +126,22 @@ func TestPostgres_RolesOwnOnlyTheirDatabase(t *testing.T) {
 		name, role, db, sql string
 		wantErr             string
 	}{
-		{name: "own database", role: "hydra", db: "hydra",
-			sql: "CREATE TABLE t (id int); DROP TABLE t;"},
-		{name: "other database", role: "hydra", db: "kratos", sql: "SELECT 1;",
-			wantErr: "permission denied for database"},
-		{name: "no new databases", role: "kratos", db: "kratos", sql: "CREATE DATABASE x;",
-			wantErr: "permission denied to create database"},
-		{name: "no new roles", role: "kratos", db: "kratos", sql: "CREATE ROLE x;",
-			wantErr: "permission denied to create role"},
+		{
+			name: "own database", role: "hydra", db: "hydra",
+			sql: "CREATE TABLE t (id int); DROP TABLE t;",
+		},
+		{
+			name: "other database", role: "hydra", db: "kratos", sql: "SELECT 1;",
+			wantErr: "permission denied for database",
+		},
+		{
+			name: "no new databases", role: "kratos", db: "kratos", sql: "CREATE DATABASE x;",
+			wantErr: "permission denied to create database",
+		},
+		{
+			name: "no new roles", role: "kratos", db: "kratos", sql: "CREATE ROLE x;",
+			wantErr: "permission denied to create role",
+		},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

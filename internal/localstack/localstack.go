@@ -102,10 +102,14 @@ type Stack struct {
 	// StartTime is how long Start took, from the first action to every server ready.
 	StartTime time.Duration
 
-	opts    Options
-	log     *slog.Logger
+	opts Options
+	log  *slog.Logger
+	// mu guards pg.proc and servers, which a restart replaces.
+	mu      sync.Mutex
 	pg      *postgres
 	servers []*process
+	// started holds what each server was started with, in the order of servers, for restarts.
+	started []*service
 
 	closeOnce sync.Once
 	closeErr  error
@@ -121,6 +125,8 @@ type service struct {
 	migrate    []string
 	readyURLs  []string
 	password   string
+	// dsn is the connection as rendered, after the Options hooks.
+	dsn ory.DSN
 }
 
 // Start starts PostgreSQL and the requested servers and waits until all are ready. On error
@@ -230,7 +236,7 @@ func (s *Stack) plan(pgPort int, ports []int) ([]*service, error) {
 			continue
 		}
 		s.log.Info("rendered config", "service", name, "version", name.Version(),
-			"path", svc.configPath, "dsn", dsn.Redacted())
+			"path", svc.configPath, "dsn", svc.dsn.Redacted())
 		plan = append(plan, svc)
 	}
 	return plan, errors.Join(errs...)
@@ -267,6 +273,7 @@ func (s *Stack) planHydra(svc *service, dsn ory.DSN, public, admin int) error {
 	if s.opts.Hydra != nil {
 		s.opts.Hydra(&set)
 	}
+	svc.dsn = set.DSN
 	var err error
 	svc.config, err = ory.HydraConfig(set)
 	svc.serveArgs = ory.HydraServeArgs(svc.configPath, set.Dev)
@@ -292,6 +299,7 @@ func (s *Stack) planKratos(svc *service, dsn ory.DSN, public, admin int) error {
 	if s.opts.Kratos != nil {
 		s.opts.Kratos(&set)
 	}
+	svc.dsn = set.DSN
 	var err error
 	svc.config, err = ory.KratosConfig(set)
 	svc.serveArgs = ory.KratosServeArgs(svc.configPath, set.Dev, set.CourierSMTPURI != "")
@@ -311,6 +319,7 @@ func (s *Stack) planKeto(svc *service, dsn ory.DSN, ports []int) error {
 	if s.opts.Keto != nil {
 		s.opts.Keto(&set)
 	}
+	svc.dsn = set.DSN
 	var err error
 	svc.config, err = ory.KetoConfig(set)
 	if err == nil {
@@ -372,7 +381,10 @@ func (s *Stack) serve(ctx context.Context, plan []*service) error {
 			return err
 		}
 		procs[i] = p
+		s.mu.Lock()
 		s.servers = append(s.servers, p)
+		s.started = append(s.started, svc)
+		s.mu.Unlock()
 	}
 
 	errs := make([]error, len(plan))
@@ -424,13 +436,13 @@ func waitReady(ctx context.Context, p *process, baseURLs []string, timeout time.
 func probe(ctx context.Context, client *http.Client, url string) error {
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
 	if err != nil {
-		return err
+		return fmt.Errorf("building probe: %w", err)
 	}
 	resp, err := client.Do(req)
 	if err != nil {
-		return err
+		return fmt.Errorf("probing: %w", err)
 	}
-	defer resp.Body.Close()
+	defer func() { _ = resp.Body.Close() }()
 	_, _ = io.Copy(io.Discard, resp.Body)
 	if resp.StatusCode != http.StatusOK {
 		return fmt.Errorf("GET %s: status %d", url, resp.StatusCode)
@@ -439,30 +451,36 @@ func probe(ctx context.Context, client *http.Client, url string) error {
 }
 
 // Wait blocks until ctx ends, returning nil, or until a server or PostgreSQL exits on its own,
-// returning how it ended.
+// returning how it ended. Exits caused by a restart are not reported.
 func (s *Stack) Wait(ctx context.Context) error {
+	tick := time.NewTicker(200 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		if p := s.crashed(); p != nil {
+			return p.exitError()
+		}
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-tick.C:
+		}
+	}
+}
+
+// crashed returns a current process that exited without being asked to, or nil.
+func (s *Stack) crashed() *process {
+	s.mu.Lock()
+	defer s.mu.Unlock()
 	procs := slices.Clone(s.servers)
 	if s.pg != nil && s.pg.proc != nil {
 		procs = append(procs, s.pg.proc)
 	}
-	exited := make(chan *process, len(procs))
-	stop := make(chan struct{})
-	defer close(stop)
 	for _, p := range procs {
-		go func() {
-			select {
-			case <-p.done:
-				exited <- p
-			case <-stop:
-			}
-		}()
+		if p.exited() && !p.stopping.Load() {
+			return p
+		}
 	}
-	select {
-	case <-ctx.Done():
-		return nil
-	case p := <-exited:
-		return p.exitError()
-	}
+	return nil
 }
 
 // LogPath returns the log file of service s, or of PostgreSQL for "postgres".
@@ -477,6 +495,8 @@ func (s *Stack) LogPath(name string) string {
 // Options.KeepDir is set. It is safe to call more than once.
 func (s *Stack) Close() error {
 	s.closeOnce.Do(func() {
+		s.mu.Lock()
+		defer s.mu.Unlock()
 		var errs []error
 		for _, p := range slices.Backward(s.servers) {
 			errs = append(errs, p.stop())

@@ -64,8 +64,10 @@ func startPostgres(
 	dir string,
 	port int,
 ) (*postgres, error) {
-	pg := &postgres{tools: tools, cred: cred, dir: dir, port: port,
-		logPath: filepath.Join(dir, "postgres.log")}
+	pg := &postgres{
+		tools: tools, cred: cred, dir: dir, port: port,
+		logPath: filepath.Join(dir, "postgres.log"),
+	}
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, fmt.Errorf("creating postgres dir: %w", err)
 	}
@@ -84,24 +86,38 @@ func startPostgres(
 		return nil, fmt.Errorf("initdb: %w", err)
 	}
 
-	pg.proc, err = startProcess("postgres", pg.logPath, syscall.SIGINT, cred, tools.postgres,
+	if err := pg.launch(ctx); err != nil {
+		return nil, err
+	}
+	return pg, nil
+}
+
+// launch starts the server on the existing data directory and waits until it accepts queries.
+// Start and RestartPostgres both use it, so a restart keeps the port, socket and data.
+//
+// fsync and synchronous_commit are off for speed: a clean shutdown (SIGINT, as stop sends)
+// still writes everything, but a crash of the server could drop commits it had acknowledged.
+func (pg *postgres) launch(ctx context.Context) error {
+	var err error
+	pg.proc, err = startProcess("postgres", pg.logPath, syscall.SIGINT, pg.cred,
+		pg.tools.postgres,
 		"-D", pg.dataDir(),
-		"-p", strconv.Itoa(port),
+		"-p", strconv.Itoa(pg.port),
 		"-h", "127.0.0.1",
-		"-k", dir,
+		"-k", pg.dir,
 		"-c", "fsync=off",
 		"-c", "synchronous_commit=off",
 		"-c", "full_page_writes=off",
 		"-c", "max_connections=200",
 	)
 	if err != nil {
-		return nil, err
+		return err
 	}
 	if err := pg.waitReady(ctx, 30*time.Second); err != nil {
 		_ = pg.proc.stop()
-		return nil, err
+		return err
 	}
-	return pg, nil
+	return nil
 }
 
 func (pg *postgres) dataDir() string { return filepath.Join(pg.dir, "data") }

@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"strings"
+	"sync/atomic"
 	"syscall"
 	"time"
 )
@@ -26,6 +27,9 @@ type process struct {
 
 	done    chan struct{}
 	waitErr error
+	// stopping is set by stop, so that an exit asked for (a restart) is told apart from a
+	// crash.
+	stopping atomic.Bool
 }
 
 // childEnv is the environment of every child. The Ory servers map environment variables onto
@@ -59,7 +63,7 @@ func startProcess(
 	if err != nil {
 		return nil, fmt.Errorf("opening %s log: %w", name, err)
 	}
-	defer logFile.Close()
+	defer func() { _ = logFile.Close() }()
 
 	cmd := exec.Command(bin, args...)
 	cmd.Env = childEnv()
@@ -69,8 +73,10 @@ func startProcess(
 		return nil, fmt.Errorf("starting %s: %w", name, err)
 	}
 
-	p := &process{name: name, cmd: cmd, logPath: logPath, stopSig: stopSig,
-		done: make(chan struct{})}
+	p := &process{
+		name: name, cmd: cmd, logPath: logPath, stopSig: stopSig,
+		done: make(chan struct{}),
+	}
 	go func() {
 		p.waitErr = cmd.Wait()
 		close(p.done)
@@ -90,12 +96,17 @@ func (p *process) exited() bool {
 
 // exitError describes how the process ended, with the tail of its log.
 func (p *process) exitError() error {
-	return fmt.Errorf("%s exited (%v); last log lines:%s", p.name, p.waitErr,
+	if p.waitErr == nil {
+		return fmt.Errorf("%s exited with status 0; last log lines:%s", p.name,
+			logTail(p.logPath, 20))
+	}
+	return fmt.Errorf("%s exited (%w); last log lines:%s", p.name, p.waitErr,
 		logTail(p.logPath, 20))
 }
 
 // stop signals the process group and waits; after stopGrace it kills the group.
 func (p *process) stop() error {
+	p.stopping.Store(true)
 	if p.exited() {
 		return nil
 	}
@@ -124,7 +135,7 @@ func runCommand(
 	if err != nil {
 		return fmt.Errorf("opening log: %w", err)
 	}
-	defer logFile.Close()
+	defer func() { _ = logFile.Close() }()
 
 	var out bytes.Buffer
 	w := io.MultiWriter(logFile, &out)

@@ -91,35 +91,67 @@ func (r *runner) checks() []check {
 
 	return []check{
 		{"hydra", HydraCreateClient, nil, []envURL{hydraAdmin}, r.hydraCreateClient},
-		{"hydra", HydraIssueToken, []string{HydraCreateClient}, []envURL{hydraPublic},
-			r.hydraIssueToken},
-		{"hydra", HydraIntrospectToken, []string{HydraIssueToken}, []envURL{hydraAdmin},
-			r.hydraIntrospect},
-		{"hydra", HydraDeleteClient, []string{HydraCreateClient}, []envURL{hydraAdmin},
-			r.hydraDeleteClient},
+		{
+			"hydra", HydraIssueToken,
+			[]string{HydraCreateClient},
+			[]envURL{hydraPublic},
+			r.hydraIssueToken,
+		},
+		{
+			"hydra", HydraIntrospectToken,
+			[]string{HydraIssueToken},
+			[]envURL{hydraAdmin},
+			r.hydraIntrospect,
+		},
+		{
+			"hydra", HydraDeleteClient,
+			[]string{HydraCreateClient},
+			[]envURL{hydraAdmin},
+			r.hydraDeleteClient,
+		},
 
 		{"kratos", KratosRegister, nil, []envURL{kratosPublic}, r.kratosRegister},
-		{"kratos", KratosLoginWrongPass, []string{KratosRegister}, []envURL{kratosPublic},
-			r.kratosLoginWrongPassword},
+		{
+			"kratos", KratosLoginWrongPass,
+			[]string{KratosRegister},
+			[]envURL{kratosPublic},
+			r.kratosLoginWrongPassword,
+		},
 		{"kratos", KratosLogin, []string{KratosRegister}, []envURL{kratosPublic}, r.kratosLogin},
 		{"kratos", KratosWhoami, []string{KratosLogin}, []envURL{kratosPublic}, r.kratosWhoami},
 		{"kratos", KratosLogout, []string{KratosLogin}, []envURL{kratosPublic}, r.kratosLogout},
-		{"kratos", KratosWhoamiLoggedOut, []string{KratosLogout}, []envURL{kratosPublic},
-			r.kratosWhoamiAfterLogout},
-		{"kratos", KratosDeleteIdentity, []string{KratosRegister}, []envURL{kratosAdmin},
-			r.kratosDeleteIdentity},
+		{
+			"kratos", KratosWhoamiLoggedOut,
+			[]string{KratosLogout},
+			[]envURL{kratosPublic},
+			r.kratosWhoamiAfterLogout,
+		},
+		{
+			"kratos", KratosDeleteIdentity,
+			[]string{KratosRegister},
+			[]envURL{kratosAdmin},
+			r.kratosDeleteIdentity,
+		},
 
 		{"keto", KetoWriteTuple, nil, []envURL{ketoWrite}, r.ketoWriteTuple},
-		{"keto", KetoCheckAllowed, []string{KetoWriteTuple}, []envURL{ketoRead},
-			r.ketoCheckAllowed},
+		{
+			"keto", KetoCheckAllowed,
+			[]string{KetoWriteTuple},
+			[]envURL{ketoRead},
+			r.ketoCheckAllowed,
+		},
 		// The denial check needs no tuple: it proves a fresh subject is not let in. Keto also
 		// answers 403 for a namespace it does not know, so this check cannot detect a missing
 		// namespace; keto/write-tuple does.
 		{"keto", KetoCheckDenied, nil, []envURL{ketoRead}, r.ketoCheckDenied},
 		{"keto", KetoExpand, []string{KetoWriteTuple}, []envURL{ketoRead}, r.ketoExpand},
 		{"keto", KetoDeleteTuple, []string{KetoWriteTuple}, []envURL{ketoWrite}, r.ketoDeleteTuple},
-		{"keto", KetoCheckDeleted, []string{KetoDeleteTuple}, []envURL{ketoRead},
-			r.ketoCheckAfterDelete},
+		{
+			"keto", KetoCheckDeleted,
+			[]string{KetoDeleteTuple},
+			[]envURL{ketoRead},
+			r.ketoCheckAfterDelete,
+		},
 	}
 }
 
@@ -224,8 +256,13 @@ func (r *runner) kratosLoginWith(ctx context.Context, password string) (
 	}
 	body := client.UpdateLoginFlowWithPasswordMethodAsUpdateLoginFlowBody(
 		client.NewUpdateLoginFlowWithPasswordMethod(r.email, "password", password))
-	return r.kratosPublic.FrontendAPI.UpdateLoginFlow(ctx).Flow(flow.GetId()).
+	ok, resp, err := r.kratosPublic.FrontendAPI.UpdateLoginFlow(ctx).Flow(flow.GetId()).
 		UpdateLoginFlowBody(body).Execute()
+	if err != nil {
+		// Wrapped with %w: callers read the flow's messages through errors.As.
+		return nil, resp, fmt.Errorf("submitting login flow: %w", err)
+	}
+	return ok, resp, nil
 }
 
 func (r *runner) kratosLoginWrongPassword(ctx context.Context) (string, error) {

@@ -83,10 +83,13 @@ func FromEnv(getenv func(string) string) Config {
 func (c Config) Validate() error {
 	var bad []string
 	for _, u := range []struct{ env, value string }{
-		{EnvHydraAdminURL, c.HydraAdminURL}, {EnvHydraPublicURL, c.HydraPublicURL},
+		{EnvHydraAdminURL, c.HydraAdminURL},
+		{EnvHydraPublicURL, c.HydraPublicURL},
 		{EnvHydraIssuer, c.HydraIssuer},
-		{EnvKratosAdminURL, c.KratosAdminURL}, {EnvKratosPublicURL, c.KratosPublicURL},
-		{EnvKetoReadURL, c.KetoReadURL}, {EnvKetoWriteURL, c.KetoWriteURL},
+		{EnvKratosAdminURL, c.KratosAdminURL},
+		{EnvKratosPublicURL, c.KratosPublicURL},
+		{EnvKetoReadURL, c.KetoReadURL},
+		{EnvKetoWriteURL, c.KetoWriteURL},
 	} {
 		if u.value == "" {
 			continue

@@ -67,14 +67,18 @@ func flow(id string, messages ...map[string]any) map[string]any {
 	return map[string]any{
 		"id": id, "type": "api", "state": "choose_method", "request_url": "http://x/",
 		"expires_at": "2030-01-01T00:00:00Z", "issued_at": "2029-01-01T00:00:00Z",
-		"ui": map[string]any{"action": "http://x/", "method": "POST", "nodes": []any{},
-			"messages": messages},
+		"ui": map[string]any{
+			"action": "http://x/", "method": "POST", "nodes": []any{},
+			"messages": messages,
+		},
 	}
 }
 
 func identity() map[string]any {
-	return map[string]any{"id": "identity-1", "schema_id": "default", "schema_url": "http://x/",
-		"traits": map[string]any{}}
+	return map[string]any{
+		"id": "identity-1", "schema_id": "default", "schema_url": "http://x/",
+		"traits": map[string]any{},
+	}
 }
 
 func (f *fakeOry) ServeHTTP(w http.ResponseWriter, r *http.Request) {
@@ -84,7 +88,8 @@ func (f *fakeOry) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	f.calls = append(f.calls, key)
 	if status, ok := f.fail[key]; ok {
 		writeJSON(w, status, map[string]any{"error": map[string]any{
-			"code": status, "message": "injected failure", "reason": key}})
+			"code": status, "message": "injected failure", "reason": key,
+		}})
 		return
 	}
 
@@ -103,11 +108,15 @@ func (f *fakeOry) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			writeJSON(w, 401, map[string]any{"error": "invalid_client"})
 			return
 		}
-		writeJSON(w, 200, map[string]any{"access_token": "token-1", "token_type": "bearer",
-			"expires_in": 3600})
+		writeJSON(w, 200, map[string]any{
+			"access_token": "token-1", "token_type": "bearer",
+			"expires_in": 3600,
+		})
 	case "POST /admin/oauth2/introspect":
-		writeJSON(w, 200, map[string]any{"active": true, "client_id": "client-1",
-			"iss": fakeIssuer + "/"})
+		writeJSON(w, 200, map[string]any{
+			"active": true, "client_id": "client-1",
+			"iss": fakeIssuer + "/",
+		})
 	case "DELETE /admin/clients/client-1":
 		w.WriteHeader(204)
 	case "GET /self-service/registration/api", "GET /self-service/login/api":
@@ -117,21 +126,29 @@ func (f *fakeOry) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, 200, map[string]any{"identity": identity()})
 	case "POST /self-service/login":
 		if body["password"] != f.password {
-			writeJSON(w, 400, flow("flow-1", map[string]any{"id": 4000006,
-				"text": "The provided credentials are invalid", "type": "error"}))
+			writeJSON(w, 400, flow("flow-1", map[string]any{
+				"id":   4000006,
+				"text": "The provided credentials are invalid", "type": "error",
+			}))
 			return
 		}
 		f.sessions["session-token-1"] = true
-		writeJSON(w, 200, map[string]any{"session_token": "session-token-1",
-			"session": map[string]any{"id": "session-1"}})
+		writeJSON(w, 200, map[string]any{
+			"session_token": "session-token-1",
+			"session":       map[string]any{"id": "session-1"},
+		})
 	case "GET /sessions/whoami":
 		if !f.sessions[r.Header.Get("X-Session-Token")] {
-			writeJSON(w, 401, map[string]any{"error": map[string]any{"code": 401,
-				"message": "No valid session credentials found in the request."}})
+			writeJSON(w, 401, map[string]any{"error": map[string]any{
+				"code":    401,
+				"message": "No valid session credentials found in the request.",
+			}})
 			return
 		}
-		writeJSON(w, 200, map[string]any{"id": "session-1", "active": true,
-			"identity": identity()})
+		writeJSON(w, 200, map[string]any{
+			"id": "session-1", "active": true,
+			"identity": identity(),
+		})
 	case "DELETE /self-service/logout/api":
 		delete(f.sessions, body["session_token"].(string))
 		w.WriteHeader(204)
@@ -153,7 +170,8 @@ func (f *fakeOry) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		for t := range f.tuples {
 			subject := t[strings.Index(t, "@")+1:]
 			children = append(children, map[string]any{"type": "leaf", "tuple": map[string]any{
-				"namespace": "", "object": "", "relation": "", "subject_id": subject}})
+				"namespace": "", "object": "", "relation": "", "subject_id": subject,
+			}})
 		}
 		writeJSON(w, 200, map[string]any{"type": "union", "children": children})
 	case "DELETE /admin/relation-tuples":
@@ -358,14 +376,22 @@ func fixedReport() *smoke.Report {
 		Passed:    2,
 		Failed:    2,
 		Results: []smoke.Result{
-			{Service: "hydra", Check: smoke.HydraCreateClient, OK: true,
-				Latency: 11834 * time.Microsecond, Detail: "client_id=c-1"},
-			{Service: "hydra", Check: smoke.HydraIssueToken, OK: false,
-				Latency: 950 * time.Microsecond, Detail: "requesting token: status 503:\nline two"},
-			{Service: "hydra", Check: smoke.HydraIntrospectToken, OK: false,
-				Detail: "skipped: hydra/issue-token failed"},
-			{Service: "keto", Check: smoke.KetoExpand, OK: true,
-				Latency: 2500 * time.Millisecond, Detail: "user:alice in tree"},
+			{
+				Service: "hydra", Check: smoke.HydraCreateClient, OK: true,
+				Latency: 11834 * time.Microsecond, Detail: "client_id=c-1",
+			},
+			{
+				Service: "hydra", Check: smoke.HydraIssueToken, OK: false,
+				Latency: 950 * time.Microsecond, Detail: "requesting token: status 503:\nline two",
+			},
+			{
+				Service: "hydra", Check: smoke.HydraIntrospectToken, OK: false,
+				Detail: "skipped: hydra/issue-token failed",
+			},
+			{
+				Service: "keto", Check: smoke.KetoExpand, OK: true,
+				Latency: 2500 * time.Millisecond, Detail: "user:alice in tree",
+			},
 		},
 	}
 }

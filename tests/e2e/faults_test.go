@@ -60,6 +60,7 @@ func TestFaults_LoadRecoversFromRestarts(t *testing.T) {
 
 			assert.NotEqual(t, before, stack.ProcessGroups()[tt.target], "no restart happened")
 			checkRecovered(t, report)
+			checkLookupFilters(t, report)
 			require.NotNil(t, report.Verify)
 			assert.True(t, report.Verify.OK(), "acknowledged writes missing: %s",
 				report.Verify.Summary())
@@ -105,6 +106,20 @@ func checkRecovered(t *testing.T, r *load.Report) {
 		}
 		require.NotNil(t, o.LastSuccess, "%s never succeeded", o.Name)
 		assert.Greater(t, *o.LastSuccess, *o.LastError, "%s did not recover", o.Name)
+	}
+}
+
+// checkLookupFilters requires that Kratos honoured credentials_identifier: every successful
+// lookup found exactly the identity registered with the email, among many.
+func checkLookupFilters(t *testing.T, r *load.Report) {
+	t.Helper()
+	lookup, ok := r.Op(load.OpKratosLookup)
+	require.True(t, ok)
+	register, _ := r.Op(load.OpKratosRegister)
+	require.Greater(t, register.OK, int64(1), "the filter shows only among several identities")
+	assert.Positive(t, lookup.OK)
+	for _, e := range lookup.Errors {
+		assert.NotContains(t, e.Message, "filter was not applied")
 	}
 }
 
