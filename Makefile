@@ -3,9 +3,10 @@
 .PHONY: test lint unit ory local linters
 
 # Everything CI checks: formatting, vet, the Ory servers, unit and mock tests, and the end-to-end
-# run of the real Hydra, Kratos and Keto on PostgreSQL.
+# run of the real Hydra, Kratos and Keto on PostgreSQL. -count=1: a cached result would not
+# exercise the servers again.
 test: lint ory
-	go test ./...
+	go test -count=1 ./...
 
 LINT_BIN ?= $(or $(XDG_CACHE_HOME),$(HOME)/.cache)/identity-lint/bin
 

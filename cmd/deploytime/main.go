@@ -17,13 +17,15 @@ import (
 )
 
 func main() {
-	stack := flag.String("stack", "dev", "stack whose Pulumi.<stack>.yaml to evaluate")
-	dir := flag.String("dir", ".", "directory holding Pulumi.yaml and the stack files")
-	flag.Parse()
+	// A flag set of its own: the SDK's dependencies register theirs on the default one.
+	flags := flag.NewFlagSet("deploytime", flag.ExitOnError)
+	stack := flags.String("stack", "dev", "stack whose Pulumi.<stack>.yaml to evaluate")
+	dir := flags.String("dir", ".", "directory holding Pulumi.yaml and the stack files")
+	_ = flags.Parse(os.Args[1:]) // ExitOnError: Parse exits on a bad flag.
 
 	g, err := offline.Run(*dir, *stack, nil)
 	if err != nil {
-		fmt.Fprintf(os.Stderr, "deploytime: evaluating stack %s: %v\n", *stack, err)
+		fmt.Fprintf(os.Stderr, "deploytime: %v\n", err)
 		os.Exit(1)
 	}
 	if err := report(os.Stdout, *stack, offline.CriticalPath(g)); err != nil {

@@ -24,6 +24,7 @@ import (
 	"time"
 
 	"github.com/ory-identity-layer/identity/infra/ory"
+	"github.com/ory-identity-layer/identity/stacks"
 )
 
 // RequiredNamespaces are the Keto namespaces the smoke checks write to; Start refuses settings
@@ -258,8 +259,11 @@ func localDSN(name Service, pgPort int, password string) ory.DSN {
 		User: string(name), Password: password,
 		// sslmode=disable is allowed for loopback only; ory.DSN refuses it for any remote
 		// host, which must use verify-full.
-		SSLMode:  ory.SSLDisable,
-		MaxConns: 10, MaxIdleConns: 2,
+		SSLMode: ory.SSLDisable,
+		// The pools the cloud stacks get by default, so the local proof runs the same settings.
+		MaxConns:        stacks.DefaultMaxConns,
+		MaxIdleConns:    stacks.DefaultMaxIdleConns,
+		MaxConnLifetime: stacks.DefaultMaxConnLifetime,
 	}
 }
 
