@@ -10,6 +10,8 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+
+	"github.com/ory-identity-layer/identity/internal/orybody"
 )
 
 // request is one HTTP call of an operation.
@@ -64,7 +66,7 @@ func send(ctx context.Context, hc *http.Client, req request, out any) (int, erro
 	if !wanted(req.want, resp.StatusCode) {
 		return resp.StatusCode, &statusError{
 			method: req.method, path: httpReq.URL.Path,
-			status: resp.StatusCode, message: bodyMessage(body),
+			status: resp.StatusCode, message: orybody.Message(body),
 		}
 	}
 	if out != nil {
@@ -127,48 +129,6 @@ func transportError(method, path string, err error) error {
 		err = uerr.Err
 	}
 	return fmt.Errorf("%s %s: %w", method, path, err)
-}
-
-// bodyMessage extracts the message of the error bodies the three servers send: herodot's
-// {"error":{"message","reason"}}, OAuth2's {"error","error_description"} and Kratos' flows
-// with ui.messages.
-func bodyMessage(body []byte) string {
-	var generic struct {
-		Error json.RawMessage `json:"error"`
-		Desc  string          `json:"error_description"`
-		UI    struct {
-			Messages []struct {
-				ID   int    `json:"id"`
-				Text string `json:"text"`
-			} `json:"messages"`
-		} `json:"ui"`
-	}
-	if len(body) == 0 || json.Unmarshal(body, &generic) != nil {
-		return truncate(string(body), 200)
-	}
-	var herodot struct{ Message, Reason string }
-	var oauth string
-	switch {
-	case json.Unmarshal(generic.Error, &herodot) == nil && herodot.Message != "":
-		return strings.TrimSuffix(herodot.Message+": "+herodot.Reason, ": ")
-	case json.Unmarshal(generic.Error, &oauth) == nil && oauth != "":
-		return strings.TrimSuffix(oauth+": "+generic.Desc, ": ")
-	case len(generic.UI.Messages) > 0:
-		parts := make([]string, 0, len(generic.UI.Messages))
-		for _, m := range generic.UI.Messages {
-			parts = append(parts, fmt.Sprintf("%d %s", m.ID, m.Text))
-		}
-		return strings.Join(parts, "; ")
-	}
-	return truncate(string(body), 200)
-}
-
-func truncate(s string, n int) string {
-	s = strings.TrimSpace(s)
-	if len(s) <= n {
-		return s
-	}
-	return s[:n] + "…"
 }
 
 // joinURL appends path to a base URL that may end in a slash.

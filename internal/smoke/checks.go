@@ -10,6 +10,8 @@ import (
 	"strings"
 
 	client "github.com/ory/client-go"
+
+	"github.com/ory-identity-layer/identity/internal/orybody"
 )
 
 // Check names, in run order.
@@ -455,7 +457,7 @@ func apiError(doing string, resp *http.Response, err error) error {
 	msg := err.Error()
 	if resp != nil {
 		msg = fmt.Sprintf("status %d", resp.StatusCode)
-		if detail := bodyMessage(openAPIBody(err)); detail != "" {
+		if detail := orybody.Message(openAPIBody(err)); detail != "" {
 			msg += ": " + detail
 		} else if !strings.HasPrefix(err.Error(), fmt.Sprint(resp.StatusCode)) {
 			msg += ": " + err.Error()
@@ -475,53 +477,6 @@ func openAPIBody(err error) []byte {
 	return nil
 }
 
-// bodyMessage extracts the human message from the error bodies the three servers send:
-// {"error":{"message","reason"}} (Kratos and Keto), {"error","error_description"} (Hydra's
-// OAuth2 errors) and self-service flows carrying ui.messages (Kratos).
-func bodyMessage(body []byte) string {
-	if len(body) == 0 {
-		return ""
-	}
-	var generic struct {
-		Error json.RawMessage `json:"error"`
-		Desc  string          `json:"error_description"`
-		UI    struct {
-			Messages []struct {
-				ID   int    `json:"id"`
-				Text string `json:"text"`
-			} `json:"messages"`
-		} `json:"ui"`
-	}
-	if json.Unmarshal(body, &generic) != nil {
-		return truncate(string(body), 200)
-	}
-
-	var herodot struct {
-		Message string `json:"message"`
-		Reason  string `json:"reason"`
-	}
-	var oauthErr string
-	switch {
-	case json.Unmarshal(generic.Error, &herodot) == nil && herodot.Message != "":
-		if herodot.Reason != "" {
-			return herodot.Message + ": " + herodot.Reason
-		}
-		return herodot.Message
-	case json.Unmarshal(generic.Error, &oauthErr) == nil && oauthErr != "":
-		if generic.Desc != "" {
-			return oauthErr + ": " + generic.Desc
-		}
-		return oauthErr
-	case len(generic.UI.Messages) > 0:
-		var parts []string
-		for _, m := range generic.UI.Messages {
-			parts = append(parts, fmt.Sprintf("%d %s", m.ID, m.Text))
-		}
-		return strings.Join(parts, "; ")
-	}
-	return truncate(string(body), 200)
-}
-
 // flowMessageIDs returns the ids of a Kratos flow's ui.messages.
 func flowMessageIDs(body []byte) []int {
 	var flow struct {
@@ -539,14 +494,6 @@ func flowMessageIDs(body []byte) []int {
 		ids = append(ids, m.ID)
 	}
 	return ids
-}
-
-func truncate(s string, n int) string {
-	s = strings.TrimSpace(s)
-	if len(s) <= n {
-		return s
-	}
-	return s[:n] + "..."
 }
 
 func trimSlash(s string) string { return strings.TrimRight(s, "/") }
