@@ -33,9 +33,9 @@ type policyEnv struct {
 	graph      *offline.Graph
 	production bool
 	publicNLB  bool
+	// secrets are the strings some resource marks secret; evaluate fills them once per graph.
+	secrets map[string]bool
 }
-
-func (e policyEnv) secrets() map[string]bool { return secretValues(e.graph) }
 
 // policy is one invariant over the resource graph. Types lists the resource types it inspects;
 // outputsType stands for the stack outputs.
@@ -72,6 +72,7 @@ func (p policy) covers(token string) bool {
 
 // evaluate runs every policy over every resource it covers, and over the outputs.
 func evaluate(policies []policy, env policyEnv) []violation {
+	env.secrets = secretValues(env.graph)
 	resources := append([]*offline.Resource(nil), env.graph.Resources...)
 	resources = append(resources, &offline.Resource{
 		Type: outputsType, Name: "outputs",
@@ -355,7 +356,7 @@ var policies = []policy{
 		types: []string{anyType},
 		check: func(env policyEnv, r *offline.Resource) []finding {
 			var out []finding
-			leaked := env.secrets()
+			leaked := env.secrets
 			walk(resource.NewObjectProperty(r.Inputs), "", false, func(path string, v resource.PropertyValue, secret bool) {
 				s := v.StringValue()
 				if secret {
